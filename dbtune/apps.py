@@ -1,0 +1,17 @@
+"""Django app config: registers system checks and nothing else at import time."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class DBTuneConfig(AppConfig):
+    name = "dbtune"
+    verbose_name = "dbtune"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from dbtune import checks  # noqa: F401  (registers the checks)
+        from dbtune import conf
+
+        conf.connect_signals()

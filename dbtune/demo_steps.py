@@ -1,0 +1,109 @@
+"""The demo's built-in steps, registered exactly as a third party would register one."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+from dbtune.demo import DemoContext, DemoStep, progress, register_step
+from dbtune.report import Paragraph, Section, Table
+
+
+def _drive(client: Any, url: str, rounds: int) -> dict[str, Any]:
+    """Request ``url`` ``rounds`` times under capture; keep the last round's queries."""
+    from dbtune.capture import capture_queries
+
+    best = float("inf")
+    queries: list[Any] = []
+    status = 0
+    for _ in range(rounds):
+        with capture_queries() as captured:
+            started = time.perf_counter()
+            response = client.get(url)
+            elapsed = time.perf_counter() - started
+        status = response.status_code
+        best = min(best, elapsed)
+        queries = list(captured)
+    return {"status": status, "seconds": best, "queries": queries}
+
+
+@register_step
+class PagesStep(DemoStep):
+    """Drive every page of the shop, as written and with ``?fixed=1``, under capture."""
+
+    title = "driving the shop's pages under capture"
+    rounds = 3
+
+    def run(self, ctx: DemoContext) -> Section:
+        from django.test import Client
+        from shop.pages import PAGES  # type: ignore[import-not-found]  # example_project
+
+        client = Client()
+        pages: list[dict[str, Any]] = []
+        fingerprints: Counter[str] = Counter()
+        examples: dict[str, Any] = {}
+        for name, url in PAGES:
+            joiner = "&" if "?" in url else "?"
+            plain = _drive(client, url, self.rounds)
+            fixed = _drive(client, f"{url}{joiner}fixed=1", self.rounds)
+            for query in plain["queries"]:
+                fingerprints[query.fingerprint] += 1
+                examples.setdefault(query.fingerprint, query)
+            pages.append(
+                {
+                    "page": name,
+                    "url": url,
+                    "status": plain["status"],
+                    "queries": len(plain["queries"]),
+                    "queries_fixed": len(fixed["queries"]),
+                    "ms": round(plain["seconds"] * 1000, 2),
+                    "ms_fixed": round(fixed["seconds"] * 1000, 2),
+                    "aliases": sorted({q.alias for q in plain["queries"]}),
+                }
+            )
+            progress(
+                f"  {name:<22} {len(plain['queries']):>5} queries  "
+                f"(fixed: {len(fixed['queries'])})  {plain['seconds'] * 1000:8.1f} ms"
+            )
+        repeated = [
+            {
+                "fingerprint": fp,
+                "count": count,
+                "sql": examples[fp].normalized[:160],
+                "callsite": examples[fp].callsite,
+                "tables": list(examples[fp].tables),
+            }
+            for fp, count in fingerprints.most_common(10)
+        ]
+        ctx.data["pages"] = pages
+        ctx.data["repeated_fingerprints"] = repeated
+        return self._section(pages, repeated)
+
+    def _section(self, pages: list[dict[str, Any]], repeated: list[dict[str, Any]]) -> Section:
+        section = Section("Queries per page")
+        total = sum(p["queries"] for p in pages)
+        total_fixed = sum(p["queries_fixed"] for p in pages)
+        section.add(
+            Paragraph(
+                f"{len(pages)} pages ran {total} queries as written and {total_fixed} with the "
+                f"fixes applied (?fixed=1), on the lab's primary through Django."
+            )
+        )
+        section.add(
+            Table(
+                ["page", "url", "status", "queries", "queries (fixed)", "ms", "ms (fixed)"],
+                [
+                    [p["page"], p["url"], p["status"], p["queries"], p["queries_fixed"], p["ms"], p["ms_fixed"]]
+                    for p in pages
+                ],
+            )
+        )
+        section.add(
+            Table(
+                ["count", "fingerprint", "call site", "normalized SQL"],
+                [[r["count"], r["fingerprint"], r["callsite"] or "", r["sql"]] for r in repeated],
+                caption="Most repeated query shapes (pages as written)",
+            )
+        )
+        return section
