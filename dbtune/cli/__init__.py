@@ -16,7 +16,7 @@ from dbtune.errors import DBTuneError
 
 Handler = Callable[[argparse.Namespace], int]
 
-SUBCOMMAND_MODULES = ("dbtune.cli.lab", "dbtune.cli.demo")
+SUBCOMMAND_MODULES = ("dbtune.cli.lab", "dbtune.cli.demo", "dbtune.cli.advise")
 
 
 def build_parser() -> argparse.ArgumentParser:
