@@ -63,6 +63,7 @@ def _start_postgres() -> None:
     _register_alias("pg", dsn)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not any(item.get_closest_marker("postgres") for item in items):
         return

@@ -1,0 +1,1 @@
+"""Customers of the shop, their addresses and loyalty profiles."""

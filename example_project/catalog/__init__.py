@@ -1,0 +1,1 @@
+"""Products, their categories, tags and customer reviews."""

@@ -1,0 +1,11 @@
+"""WSGI entry point, for serving the shop under a real server during benchmarks."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+
+application = get_wsgi_application()
