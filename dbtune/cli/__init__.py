@@ -45,6 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DBTuneError as exc:
         print(f"dbtune: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # stdout closed early (e.g. piped into `head`): not an error worth a traceback
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("dbtune: interrupted", file=sys.stderr)
         return 130
