@@ -15,3 +15,6 @@ class DBTuneConfig(AppConfig):
         from dbtune import conf
 
         conf.connect_signals()
+        from dbtune.capture import track_connections
+
+        track_connections()

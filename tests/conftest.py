@@ -31,7 +31,7 @@ def _alias_entry(dsn: str) -> dict[str, Any]:
         "PASSWORD": parts.get("password", ""),
         "HOST": parts.get("host", "127.0.0.1"),
         "PORT": str(parts.get("port", "5432")),
-        "TEST": {"NAME": "test_dbtune"},
+        "TEST": {"NAME": "test_dbtune", "DEPENDENCIES": []},
     }
 
 

@@ -1,0 +1,154 @@
+"""Overhead of ``dbtune.capture_queries()`` on 100 primary-key ORM queries.
+
+Side by side, per backend: the same loop of ``Item.objects.get(pk=...)`` without capture (A)
+and inside ``capture_queries()`` (B). Targets: B/A <= 1.10 on SQLite (queries take a few
+microseconds, so the wrapper's own cost shows) and <= 1.05 on PostgreSQL.
+
+PostgreSQL comes from ``DBTUNE_BENCH_DSN`` if set, else from a throwaway lab (no replicas).
+Run from the repository root::
+
+    python benchmarks/bench_capture.py [--quick] [--sqlite-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import django
+from _harness import compare
+from django.conf import settings
+
+TARGETS = {"sqlite": 1.10, "postgresql": 1.05}
+QUERIES = 100
+REPEAT = 3  # loops of QUERIES per sample, each loop in its own capture_queries() block
+
+
+def _configure(pg_dsn: str | None) -> None:
+    databases: dict[str, dict[str, Any]] = {
+        "sqlite": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+    }
+    if pg_dsn:
+        from psycopg.conninfo import conninfo_to_dict
+
+        parts = conninfo_to_dict(pg_dsn)
+        databases["postgresql"] = {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": parts.get("dbname", "postgres"),
+            "USER": parts.get("user", "postgres"),
+            "PASSWORD": parts.get("password", ""),
+            "HOST": parts.get("host", "127.0.0.1"),
+            "PORT": str(parts.get("port", "5432")),
+        }
+    databases["default"] = databases["sqlite"]
+    settings.configure(
+        DATABASES=databases,
+        INSTALLED_APPS=[],
+        USE_TZ=True,
+        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+    )
+    django.setup()
+
+
+@functools.cache
+def _item_model() -> Any:
+    from django.db import models
+
+    class Item(models.Model):
+        name = models.CharField(max_length=50)
+
+        class Meta:
+            app_label = "bench_capture"
+            db_table = "bench_capture_item"
+
+        def __str__(self) -> str:
+            return self.name
+
+    return Item
+
+
+def _run_backend(alias: str, rounds: int) -> dict[str, Any]:
+    from django.db import connections
+
+    import dbtune
+
+    Item = _item_model()
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_capture_item")
+    with connection.schema_editor() as editor:
+        editor.create_model(Item)
+    Item.objects.using(alias).bulk_create(Item(name=f"item {n}") for n in range(QUERIES))
+    ids = list(Item.objects.using(alias).values_list("pk", flat=True))
+    manager = Item.objects.db_manager(alias)
+
+    def plain() -> None:
+        for _ in range(REPEAT):
+            for pk in ids:
+                manager.get(pk=pk)
+
+    def captured() -> None:
+        for _ in range(REPEAT):
+            with dbtune.capture_queries() as queries:
+                for pk in ids:
+                    manager.get(pk=pk)
+            assert len(queries) == QUERIES
+
+    try:
+        return compare(
+            f"{QUERIES} primary-key queries on {connection.vendor}",
+            plain,
+            captured,
+            labels=("plain", "capture_queries()"),
+            rounds=rounds,
+            target=TARGETS[connection.vendor],
+            unit=f"{REPEAT} x {QUERIES} queries",
+        )
+    finally:
+        with connection.schema_editor() as editor:
+            editor.delete_model(Item)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    args = parser.parse_args(argv)
+    rounds = 5 if args.quick else 41
+
+    lab = None
+    dsn = None if args.sqlite_only else os.environ.get("DBTUNE_BENCH_DSN")
+    if not args.sqlite_only and not dsn:
+        from dbtune.lab import Lab
+
+        lab = Lab(path=tempfile.mkdtemp(prefix="dbtune-bench-"), replicas=0)
+        print(f"starting a throwaway lab in {lab.path} ...", file=sys.stderr)
+        lab.up()
+        dsn = lab.primary.dsn("postgres")
+    try:
+        _configure(dsn)
+        results = [_run_backend("sqlite", rounds)]
+        if dsn:
+            results.append(_run_backend("postgresql", rounds))
+    finally:
+        if lab is not None:
+            lab.down(remove=True)
+
+    print("\nsummary")
+    for result in results:
+        verdict = "OK" if result["ok"] else "MISSED"
+        print(f"  {result['name']}: {result['ratio']:.3f} (target {result['target']}) {verdict}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0 if all(result["ok"] for result in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
