@@ -1,0 +1,1 @@
+"""Advisors: each reads a PostgreSQL database (read-only) and proposes concrete changes."""
