@@ -11,8 +11,10 @@ class DBTuneConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from dbtune import checks  # noqa: F401  (registers the checks)
-        from dbtune import conf
+        from dbtune import (
+            checks,  # noqa: F401  (registers the checks)
+            conf,
+        )
 
         conf.connect_signals()
         from dbtune.capture import track_connections

@@ -24,7 +24,10 @@ def progress(message: str) -> None:
 
 def find_example_project() -> Path:
     """The ``example_project`` folder of a dbtune checkout (the demo's shop)."""
-    candidates = [Path.cwd() / "example_project", Path(__file__).resolve().parent.parent / "example_project"]
+    candidates = [
+        Path.cwd() / "example_project",
+        Path(__file__).resolve().parent.parent / "example_project",
+    ]
     for candidate in candidates:
         if (candidate / "manage.py").is_file():
             return candidate
@@ -86,6 +89,7 @@ def _configure_django(ctx: DemoContext) -> None:
 
 def _prepare_shop(ctx: DemoContext) -> None:
     from django.core.management import call_command
+
     from shop.seeding import seed  # type: ignore[import-not-found]  # example_project on sys.path
 
     progress("migrating the shop")
@@ -97,7 +101,12 @@ def _prepare_shop(ctx: DemoContext) -> None:
 
 
 def run_demo(
-    out: Path, *, scale: float = 1.0, replicas: int = 2, keep: bool = False, lab_dir: Path | None = None
+    out: Path,
+    *,
+    scale: float = 1.0,
+    replicas: int = 2,
+    keep: bool = False,
+    lab_dir: Path | None = None,
 ) -> DemoContext:
     from dbtune import demo_steps  # noqa: F401  (registers the built-in steps)
     from dbtune.lab import Lab
@@ -138,4 +147,3 @@ def _write(ctx: DemoContext) -> None:
     (ctx.out / "results.json").write_text(
         json.dumps(ctx.data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
     )
-

@@ -37,6 +37,7 @@ class PagesStep(DemoStep):
 
     def run(self, ctx: DemoContext) -> Section:
         from django.test import Client
+
         from shop.pages import PAGES  # type: ignore[import-not-found]  # example_project
 
         client = Client()
@@ -94,7 +95,15 @@ class PagesStep(DemoStep):
             Table(
                 ["page", "url", "status", "queries", "queries (fixed)", "ms", "ms (fixed)"],
                 [
-                    [p["page"], p["url"], p["status"], p["queries"], p["queries_fixed"], p["ms"], p["ms_fixed"]]
+                    [
+                        p["page"],
+                        p["url"],
+                        p["status"],
+                        p["queries"],
+                        p["queries_fixed"],
+                        p["ms"],
+                        p["ms_fixed"],
+                    ]
                     for p in pages
                 ],
             )
@@ -126,4 +135,5 @@ class ColumnsStep(DemoStep):
         )
         ctx.data["columns"] = report.to_json()
         progress(f"  {report.summary()}")
-        return report.section()
+        section: Section = report.section()
+        return section

@@ -35,7 +35,7 @@ class RequestReport:
 
     @property
     def duration(self) -> float:
-        return sum(q.duration for q in self.queries)
+        return float(sum(q.duration for q in self.queries))
 
 
 class RequestHook:
@@ -47,7 +47,9 @@ class RequestHook:
     not issue queries of its own, print, or change what the view returns.
     """
 
-    def scope(self, request: HttpRequest, report: RequestReport) -> contextlib.AbstractContextManager[Any]:
+    def scope(
+        self, request: HttpRequest, report: RequestReport
+    ) -> contextlib.AbstractContextManager[Any]:
         raise NotImplementedError
 
 
@@ -107,7 +109,9 @@ class DBTuneMiddleware:
                 stack.enter_context(hook().scope(request, report))
             yield
 
-    def _finish(self, request: HttpRequest, response: HttpResponseBase, report: RequestReport) -> None:
+    def _finish(
+        self, request: HttpRequest, response: HttpResponseBase, report: RequestReport
+    ) -> None:
         options = conf.middleware()
         count = len(report.queries)
         level = logging.getLevelName(str(options["LOG_LEVEL"]).upper())

@@ -103,7 +103,7 @@ def lab() -> Iterator[Any]:
     """The session's lab (primary + 2 replicas); skips when an external DSN is used."""
     if _STATE["lab"] is None:
         pytest.skip("tests run against DBTUNE_TEST_DSN, which has no lab replicas")
-    yield _STATE["lab"]
+    return _STATE["lab"]
 
 
 @pytest.fixture(scope="session")

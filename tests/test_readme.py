@@ -44,9 +44,7 @@ def _subcommands() -> list[str]:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
-                nested = [
-                    a for a in sub._actions if isinstance(a, argparse._SubParsersAction)
-                ]
+                nested = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
                 if nested:
                     names += [f"{name} {child}" for child in nested[0].choices]
                 else:

@@ -16,7 +16,7 @@ from dbtune.errors import DBTuneError
 
 Handler = Callable[[argparse.Namespace], int]
 
-SUBCOMMAND_MODULES = ("dbtune.cli.lab", "dbtune.cli.demo", "dbtune.cli.advise")
+SUBCOMMAND_MODULES = ("dbtune.cli.lab", "dbtune.cli.demo", "dbtune.cli.advise", "dbtune.cli.diff")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,7 +27,9 @@ def add_format(parser: argparse.ArgumentParser, *choices: str) -> None:
 def require_dsn(args: argparse.Namespace) -> str:
     dsn: str | None = getattr(args, "dsn", None)
     if not dsn:
-        raise DBTuneError("no database given; pass --dsn postgresql://USER@HOST:PORT/DBNAME or set DBTUNE_DSN")
+        raise DBTuneError(
+            "no database given; pass --dsn postgresql://USER@HOST:PORT/DBNAME or set DBTUNE_DSN"
+        )
     return dsn
 
 
