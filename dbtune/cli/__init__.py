@@ -16,7 +16,13 @@ from dbtune.errors import DBTuneError
 
 Handler = Callable[[argparse.Namespace], int]
 
-SUBCOMMAND_MODULES = ("dbtune.cli.lab", "dbtune.cli.demo", "dbtune.cli.advise", "dbtune.cli.diff")
+SUBCOMMAND_MODULES = (
+    "dbtune.cli.lab",
+    "dbtune.cli.demo",
+    "dbtune.cli.advise",
+    "dbtune.cli.diff",
+    "dbtune.cli.bench",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
