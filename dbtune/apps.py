@@ -20,3 +20,6 @@ class DBTuneConfig(AppConfig):
         from dbtune.capture import track_connections
 
         track_connections()
+        from dbtune.nplusone.integration import install as install_nplusone
+
+        install_nplusone()

@@ -8,6 +8,8 @@ lists every id, and ``tests/test_checks.py`` has one test per id.
 - ``dbtune.E003`` value of the wrong type
 - ``dbtune.E004`` value out of range or not one of the allowed choices
 - ``dbtune.E005`` a database alias that is not in ``DATABASES``
+- ``dbtune.E006`` an ``NPLUSONE.ALLOW`` pattern that matches no model relation
+  (registered from :mod:`dbtune.nplusone.checks`)
 """
 
 from __future__ import annotations
@@ -141,3 +143,12 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     messages.extend(_values(effective))
     messages.extend(_aliases(effective))
     return messages
+
+
+def _register_nplusone_checks() -> None:
+    from dbtune.nplusone.checks import check_allow_patterns
+
+    register()(check_allow_patterns)
+
+
+_register_nplusone_checks()

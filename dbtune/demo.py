@@ -45,7 +45,9 @@ class DemoContext:
     lab: Any = None
     document: Document = field(default_factory=lambda: Document("dbtune demo report"))
     data: dict[str, Any] = field(default_factory=dict)
-    """Results steps share with later steps (e.g. the captured workload) and with JSON."""
+    """Results steps share with later steps and write to ``results.json``."""
+    workload: list[Any] = field(default_factory=list)
+    """Queries captured from the shop's pages (with parameters, kept in memory only)."""
 
 
 class DemoStep:

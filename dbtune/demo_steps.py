@@ -11,21 +11,28 @@ from dbtune.report import Paragraph, Section, Table
 
 
 def _drive(client: Any, url: str, rounds: int) -> dict[str, Any]:
-    """Request ``url`` ``rounds`` times under capture; keep the last round's queries."""
+    """Request ``url`` ``rounds`` times under capture and N+1 detection.
+
+    Keeps the best time and the last round's queries and findings (unused eager loads,
+    info-level, are left out of the page's problems).
+    """
     from dbtune.capture import capture_queries
+    from dbtune.nplusone import detect
 
     best = float("inf")
     queries: list[Any] = []
+    findings: list[Any] = []
     status = 0
     for _ in range(rounds):
-        with capture_queries() as captured:
+        with capture_queries(keep_params=True) as captured, detect(action="none") as report:
             started = time.perf_counter()
             response = client.get(url)
             elapsed = time.perf_counter() - started
         status = response.status_code
         best = min(best, elapsed)
         queries = list(captured)
-    return {"status": status, "seconds": best, "queries": queries}
+        findings = list(report.problems)
+    return {"status": status, "seconds": best, "queries": queries, "findings": findings}
 
 
 @register_step
@@ -43,11 +50,17 @@ class PagesStep(DemoStep):
         client = Client()
         pages: list[dict[str, Any]] = []
         fingerprints: Counter[str] = Counter()
+        nplusone: list[dict[str, Any]] = []
+        fixed_findings = 0
         examples: dict[str, Any] = {}
         for name, url in PAGES:
             joiner = "&" if "?" in url else "?"
             plain = _drive(client, url, self.rounds)
             fixed = _drive(client, f"{url}{joiner}fixed=1", self.rounds)
+            for finding in plain["findings"]:
+                nplusone.append({"page": name, **finding.to_dict()})
+            fixed_findings += len(fixed["findings"])
+            ctx.workload.extend(plain["queries"])
             for query in plain["queries"]:
                 fingerprints[query.fingerprint] += 1
                 examples.setdefault(query.fingerprint, query)
@@ -61,11 +74,14 @@ class PagesStep(DemoStep):
                     "ms": round(plain["seconds"] * 1000, 2),
                     "ms_fixed": round(fixed["seconds"] * 1000, 2),
                     "aliases": sorted({q.alias for q in plain["queries"]}),
+                    "findings": len(plain["findings"]),
+                    "findings_fixed": len(fixed["findings"]),
                 }
             )
             progress(
                 f"  {name:<22} {len(plain['queries']):>5} queries  "
-                f"(fixed: {len(fixed['queries'])})  {plain['seconds'] * 1000:8.1f} ms"
+                f"(fixed: {len(fixed['queries'])})  {plain['seconds'] * 1000:8.1f} ms  "
+                f"{len(plain['findings'])} N+1 findings (fixed: {len(fixed['findings'])})"
             )
         repeated = [
             {
@@ -79,7 +95,31 @@ class PagesStep(DemoStep):
         ]
         ctx.data["pages"] = pages
         ctx.data["repeated_fingerprints"] = repeated
-        return self._section(pages, repeated)
+        ctx.data["nplusone"] = nplusone
+        ctx.data["nplusone_fixed_findings"] = fixed_findings
+        section = self._section(pages, repeated)
+        section.add(
+            Table(
+                ["page", "kind", "relation", "queries", "access site", "queryset built at", "fix"],
+                [
+                    [
+                        f["page"],
+                        f["kind"],
+                        f"{f['model']}.{f['field']}",
+                        f["count"],
+                        f["access_site"] or "",
+                        f["queryset_site"] or "",
+                        f["fix"],
+                    ]
+                    for f in nplusone
+                ],
+                caption=(
+                    f"N+1 findings on the pages as written ({len(nplusone)}); "
+                    f"with ?fixed=1: {fixed_findings}"
+                ),
+            )
+        )
+        return section
 
     def _section(self, pages: list[dict[str, Any]], repeated: list[dict[str, Any]]) -> Section:
         section = Section("Queries per page")
@@ -93,7 +133,17 @@ class PagesStep(DemoStep):
         )
         section.add(
             Table(
-                ["page", "url", "status", "queries", "queries (fixed)", "ms", "ms (fixed)"],
+                [
+                    "page",
+                    "url",
+                    "status",
+                    "queries",
+                    "queries (fixed)",
+                    "ms",
+                    "ms (fixed)",
+                    "N+1",
+                    "N+1 (fixed)",
+                ],
                 [
                     [
                         p["page"],
@@ -103,6 +153,8 @@ class PagesStep(DemoStep):
                         p["queries_fixed"],
                         p["ms"],
                         p["ms_fixed"],
+                        p["findings"],
+                        p["findings_fixed"],
                     ]
                     for p in pages
                 ],
@@ -115,6 +167,32 @@ class PagesStep(DemoStep):
                 caption="Most repeated query shapes (pages as written)",
             )
         )
+        return section
+
+
+@register_step
+class IndexStep(DemoStep):
+    """Index advice from the pages' captured workload, verified on the lab."""
+
+    title = "index advice from the captured workload (verified on the lab)"
+
+    def run(self, ctx: DemoContext) -> Section:
+        from dbtune.advisors.indexes import advise
+        from dbtune.advisors.workload import Workload
+
+        result = advise(
+            ctx.lab.primary.dsn("shop"),
+            Workload.from_events(ctx.workload),
+            lab=True,
+            verify=True,
+            lab_dirs=[ctx.lab.path],
+        )
+        document = result.to_json()
+        ctx.data["indexes"] = document
+        for suggestion in document["suggestions"]:
+            columns = ", ".join(suggestion["columns"])
+            progress(f"  {suggestion['table']}({columns})")
+        section: Section = result.section("Index advice")
         return section
 
 
@@ -136,4 +214,28 @@ class ColumnsStep(DemoStep):
         ctx.data["columns"] = report.to_json()
         progress(f"  {report.summary()}")
         section: Section = report.section()
+        return section
+
+
+@register_step
+class BenchmarkStep(DemoStep):
+    """A quick calibrate run: where hit ratio and latency change with data size vs memory."""
+
+    title = "benchmark: calibrate (quick)"
+
+    def run(self, ctx: DemoContext) -> Section:
+        import contextlib
+        import sys
+
+        from dbtune.bench import run_scenario, summary_section
+
+        with contextlib.redirect_stdout(sys.stderr):  # pgbench-style lines are progress here
+            results = run_scenario(
+                "calibrate",
+                ctx.out / "bench",
+                quick=True,
+                progress=lambda line: progress(f"  {line}"),
+            )
+        ctx.data["bench_calibrate"] = {"out": str(ctx.out / "bench")}
+        section: Section = summary_section(results)
         return section

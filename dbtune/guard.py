@@ -9,6 +9,7 @@ controller writes snapshot files, once, at the end of the session.
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ class Guard:
         self.options = options
         self.rootdir = rootdir
         self._snapshots: dict[Path, dict[str, Any]] = {}
-        self.records: dict[str, tuple[Path, dict[str, Any], dict[str, str]]] = {}
+        self.records: dict[str, tuple[Path, dict[str, Any], dict[str, str], bool]] = {}
         self.changes: list[Change] = []
 
     def snapshot(self, test_file: Path) -> dict[str, Any]:
@@ -89,6 +90,10 @@ class Guard:
                 f"  {total} queries, over the budget of {max_queries} set by the marker"
             )
         stored = self.snapshot(test_file)["tests"].get(nodeid)
+        if stored is None and not self.options.update and "n+1" in self.options.fail_on:
+            for finding in findings:
+                text = finding.message() if hasattr(finding, "message") else str(finding)
+                problems.append(textwrap.indent(f"[{finding.alias}] {text}", "  "))
         if stored is None:
             if self.options.ci and not self.options.update:
                 where = snapshots.snapshot_path(test_file)
@@ -110,10 +115,19 @@ class Guard:
         return None, record_json
 
     def collect(
-        self, nodeid: str, test_file: Path, record_json: dict[str, Any], dbs: dict[str, str]
+        self,
+        nodeid: str,
+        test_file: Path,
+        record_json: dict[str, Any],
+        dbs: dict[str, str],
+        writable: bool = True,
     ) -> None:
-        """Controller side: remember a record that arrived from a test report."""
-        self.records[nodeid] = (test_file, record_json, dbs)
+        """Controller side: remember a record that arrived from a test report.
+
+        ``writable`` is false for a test that failed the guard: its record appears in the
+        JSON report but is never written into a snapshot file.
+        """
+        self.records[nodeid] = (test_file, record_json, dbs, writable)
 
     def write(self, collected: set[str] | None) -> list[Path]:
         """Write new records (and all, with ``--dbtune-update``); prune when asked.
@@ -122,8 +136,9 @@ class Guard:
         ids) records of tests that no longer exist are dropped.
         """
         by_file: dict[Path, dict[str, tuple[dict[str, Any], dict[str, str]]]] = {}
-        for nodeid, (test_file, record, dbs) in self.records.items():
-            by_file.setdefault(test_file, {})[nodeid] = (record, dbs)
+        for nodeid, (test_file, record, dbs, writable) in self.records.items():
+            if writable:
+                by_file.setdefault(test_file, {})[nodeid] = (record, dbs)
         written: list[Path] = []
         files = set(by_file)
         if collected is not None:
@@ -134,8 +149,9 @@ class Guard:
             tests: dict[str, Any] = dict(document["tests"])
             changed = False
             databases: dict[str, str] = dict(document.get("header", {}).get("databases", {}))
+            create = not self.options.ci or self.options.update
             for nodeid, (record, dbs) in by_file.get(test_file, {}).items():
-                if self.options.update or nodeid not in tests:
+                if self.options.update or (create and nodeid not in tests):
                     changed = changed or tests.get(nodeid) != record
                     tests[nodeid] = record
                     databases.update(dbs)
@@ -144,7 +160,10 @@ class Guard:
                 for nodeid in stale:
                     del tests[nodeid]
                 changed = changed or bool(stale)
-            if changed:
+            if changed and not tests:
+                path.unlink(missing_ok=True)
+                written.append(path)
+            elif changed:
                 snapshots.save(path, {"header": snapshots.header(databases), "tests": tests})
                 written.append(path)
         return written

@@ -41,4 +41,4 @@ TEMPLATES = [
     }
 ]
 
-DBTUNE: dict[str, object] = {}
+DBTUNE: dict[str, object] = {"NPLUSONE": {"ACTION": "log"}}

@@ -22,7 +22,11 @@ def _messages(value: Any) -> list[checks.CheckMessage]:
 
 
 def test_checks_are_registered() -> None:
-    assert check_settings in checks.registry.registry.get_checks()
+    from dbtune.nplusone.checks import check_allow_patterns
+
+    registered = checks.registry.registry.get_checks()
+    assert check_settings in registered
+    assert check_allow_patterns in registered
 
 
 def test_defaults_pass() -> None:

@@ -38,7 +38,9 @@ def test_no_header_without_debug(books: None) -> None:
     assert "X-DBTune-Queries" not in response
 
 
-@override_settings(DEBUG=True, DBTUNE={"MIDDLEWARE": {"HEADER": False}})
+@override_settings(
+    DEBUG=True, DBTUNE={"MIDDLEWARE": {"HEADER": False}, "NPLUSONE": {"ACTION": "log"}}
+)
 def test_header_can_be_switched_off(books: None) -> None:
     assert "X-DBTune-Queries" not in Client().get("/books/")
 
@@ -91,4 +93,4 @@ def test_registered_hook_wraps_each_request(books: None) -> None:
     finally:
         middleware._HOOKS.remove(CountingHook)
     assert seen == [("/books/", 4)]
-    assert response.wsgi_request.dbtune.findings == ["seen"]
+    assert "seen" in response.wsgi_request.dbtune.findings

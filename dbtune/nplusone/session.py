@@ -1,0 +1,254 @@
+"""One detection session: a capture listener that folds every query into groups.
+
+Memory stays bounded by the number of distinct patterns, not queries: a query run during
+an ORM lazy load (``LOAD`` is set) joins the :class:`LoadGroup` of its relation and access
+site; every other query joins the :class:`SqlGroup` of its alias, fingerprint and site.
+Parameter values are never kept, only whether a group saw more than one set of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from types import FrameType
+from typing import Any
+
+from dbtune.nplusone import sites
+from dbtune.nplusone.state import ALLOW, LOAD, Batch, Load, Location, Tag
+
+logger = logging.getLogger("dbtune.nplusone")
+
+MAX_ORIGINS = 64
+"""Distinct origins a load group remembers; memory stays flat in million-row loops."""
+_STATEMENTS = frozenset({"select", "insert", "update", "delete"})
+_COUNTING = frozenset({"count", "exists", "aggregate"})
+
+
+def params_key(params: Any) -> int:
+    """A hash that tells parameter sets apart without storing them."""
+    if params is None:
+        return 0
+    if type(params) is tuple:
+        try:
+            return hash(params)
+        except TypeError:
+            return hash(repr(params))
+    try:
+        if isinstance(params, dict):
+            return hash(tuple(sorted(params.items())))
+        return hash(tuple(params))
+    except TypeError:
+        return hash(repr(params))
+
+
+class Group:
+    """What every group records: size, first site and alias, parameter variety, allow().
+
+    ``site`` is the access site shown; when a template triggered the queries it is the
+    template line, and ``rendered_at`` the Python line that rendered it.
+    """
+
+    __slots__ = ("alias", "allow", "count", "distinct", "first_key", "rendered_at", "site")
+
+    def __init__(self, alias: str, site: str | None, key: int, allow: tuple[str, ...]) -> None:
+        self.alias = alias
+        self.site = site
+        self.rendered_at: str | None = None
+        self.count = 0
+        self.first_key = key
+        self.distinct = False
+        self.allow = allow
+
+    def add(self, key: int, allow: tuple[str, ...]) -> None:
+        self.count += 1
+        if key != self.first_key:
+            self.distinct = True
+        if allow is not self.allow:  # a pattern must cover every query of the group
+            self.allow = tuple(pattern for pattern in self.allow if pattern in allow)
+
+
+class LoadGroup(Group):
+    """Lazy loads of one relation (``model.field``, ``variant``) at one access site."""
+
+    __slots__ = ("first", "last", "loads", "overflow", "query", "tags", "untagged", "variant")
+
+    def __init__(
+        self,
+        alias: str,
+        site: str | None,
+        key: int,
+        allow: tuple[str, ...],
+        load: Load,
+        query: Any,
+        variant: str,
+    ) -> None:
+        super().__init__(alias, site, key, allow)
+        self.first = load
+        self.query = query
+        self.variant = variant
+        self.last: Load | None = None
+        self.loads = 0
+        self.untagged = 0
+        self.overflow = 0
+        self.tags: dict[Tag, int] = {}
+
+    def add_load(self, load: Load, key: int, allow: tuple[str, ...]) -> None:
+        self.add(key, allow)
+        if load is self.last:
+            return
+        self.last = load
+        self.loads += 1
+        tag = load.tag
+        if tag is None:
+            self.untagged += 1
+        elif tag in self.tags or len(self.tags) < MAX_ORIGINS:
+            self.tags[tag] = self.tags.get(tag, 0) + 1
+        else:  # so many origins at one site: a loop, whatever their sizes
+            self.overflow += 1
+
+
+class SqlGroup(Group):
+    """Queries with one fingerprint from one site on one alias, outside any lazy load."""
+
+    __slots__ = ("fingerprint", "op", "op_model", "query", "sql", "statement", "tables")
+
+    def __init__(
+        self, event: Any, site: str | None, key: int, allow: tuple[str, ...], found: sites.Scan
+    ) -> None:
+        super().__init__(event.alias, site, key, allow)
+        self.fingerprint = event.fingerprint
+        self.statement = event.kind
+        self.tables = event.tables
+        self.sql = event.sql
+        self.op = found.op
+        self.op_model = _model_label(found.op_frame)
+        self.query = _query(found.execute)
+
+
+def _query(execute: FrameType | None) -> Any:
+    """The ``Query`` a compiler's ``execute_sql`` frame runs (``None`` for raw SQL)."""
+    compiler = None if execute is None else execute.f_locals.get("self")
+    return getattr(compiler, "query", None)
+
+
+def _model_label(frame: FrameType | None) -> str | None:
+    """The model an operation frame (``QuerySet.get``, ``Model.save_base``...) acts on."""
+    owner = None if frame is None else frame.f_locals.get("self")
+    meta = getattr(owner, "_meta", None) or getattr(getattr(owner, "model", None), "_meta", None)
+    return None if meta is None else str(meta.label)
+
+
+class Session:
+    """The state of one ``detect()`` block; :meth:`on_query` is its capture listener."""
+
+    def __init__(self) -> None:
+        self.loads: dict[tuple[str, str, str, Location | None], LoadGroup] = {}
+        self.groups: dict[tuple[str, str, Location], SqlGroup] = {}
+        self.eager_batches: list[Batch] = []
+        self.queries = 0
+        self.internal_errors = 0
+
+    def on_query(self, event: Any) -> None:
+        """Capture listener: must never raise into the code that ran the query."""
+        try:
+            self._record(event)
+        except Exception:  # a detector bug must not break the application's query
+            self.internal_errors += 1
+            logger.debug("dbtune N+1 detector failed on a query", exc_info=True)
+
+    def _record(self, event: Any) -> None:
+        if event.error is not None or not _is_statement(event):
+            return
+        self.queries += 1
+        found: sites.Scan | None = None
+        site = _location(event)
+        if site is None or sites.maybe_awaited():
+            found = sites.scan(_caller_of_cursor(sys._getframe(0)))
+            site = found.location  # None: no user code on the stack (e.g. the admin)
+        key = 0 if event.many else params_key(event.params)
+        allow = ALLOW.get()
+        load = LOAD.get()
+        if load is not None:
+            if load.counts:
+                group_key = (load.model, load.field, load.variant, site)
+                group = self.loads.get(group_key)
+                if group is None:
+                    query, variant = load.query, load.variant
+                    if query is None or variant == "single":
+                        found = found or sites.scan(_caller_of_cursor(sys._getframe(0)))
+                        query = query if query is not None else _query(found.execute)
+                        if variant == "single":
+                            variant = found.op if found.op in _COUNTING else "exists"
+                    group = LoadGroup(event.alias, "", key, allow, load, query, variant)
+                    _place(group, site, _caller_of_cursor(sys._getframe(0)))
+                    self.loads[group_key] = group
+                group.add_load(load, key, allow)
+            return
+        if site is None:  # only library code ran it: nothing a developer could change
+            return
+        sql_key = (event.alias, event.fingerprint, site)
+        sql_group = self.groups.get(sql_key)
+        if sql_group is None:
+            found = found or sites.scan(_caller_of_cursor(sys._getframe(0)))
+            sql_group = self.groups[sql_key] = SqlGroup(event, "", key, allow, found)
+            _place(sql_group, site, _caller_of_cursor(sys._getframe(0)))
+        sql_group.add(key, allow)
+
+
+def _location(event: Any) -> Location | None:
+    """The capture's ``(file, line)`` of the event, unformatted (formatting reads the
+    working directory, which is too slow to do per query)."""
+    location: Any = getattr(event, "_location", _NO_LOCATION)
+    if location is _NO_LOCATION:  # another capture implementation: parse the public site
+        site = event.callsite
+        if site is None:
+            return None
+        path, _, line = site.rpartition(":")
+        return os.path.abspath(path), int(line)
+    return location  # type: ignore[no-any-return]  # (str, int) by QueryEvent's contract
+
+
+def _is_statement(event: Any) -> bool:
+    """SELECT/INSERT/UPDATE/DELETE, not transaction control: Django's SQL starts with its
+    keyword, so a prefix decides; anything else asks the (slower) SQL analysis."""
+    head = event.sql[:6].upper()
+    if head in _HEADS:
+        return True
+    return bool(event.kind in _STATEMENTS)
+
+
+_HEADS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
+
+
+def _place(group: Group, site: Location | None, cursor_caller: FrameType | None) -> None:
+    """Set where a new group's queries come from (a template line, if one rendered them)."""
+    shown = sites.fmt(site)
+    template = sites.template_site(cursor_caller)
+    if template is None:
+        group.site = shown
+    else:
+        group.site, group.rendered_at = sites.fmt(template), shown
+
+
+_NO_LOCATION = object()
+_SKIP: list[int] = []
+
+
+def _caller_of_cursor(here: FrameType) -> FrameType | None:
+    """The frame that called the database cursor, found without touching the frames in
+    between: ``sys._getframe(n)`` creates no frame object for the ``n`` it skips, and the
+    capture wrapper has already created those above the cursor's caller. The distance from
+    the listener to the capture wrapper is fixed, so it is measured once. ``here`` must be
+    the frame of :meth:`Session._record` (the only caller)."""
+    if not _SKIP:
+        depth = 0
+        walker: FrameType | None = here
+        while walker is not None and walker.f_code.co_name != "dbtune_capture":
+            depth, walker = depth + 1, walker.f_back
+        # Above the wrapper: Django's _execute_with_wrappers, then CursorWrapper.execute.
+        _SKIP.append(depth + 3 if walker is not None else 1)
+    try:
+        return sys._getframe(_SKIP[0] + 1)
+    except ValueError:
+        return here.f_back
