@@ -20,6 +20,7 @@ import pytest
 RECORD = "dbtune-record"
 CHANGES = "dbtune-changes"
 _GUARD = pytest.StashKey[Any]()
+_WORKLOAD = pytest.StashKey[Any]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,6 +46,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--dbtune-include-setup",
         action="store_true",
         help="count queries of fixtures' setup and teardown too",
+    )
+    group.addoption(
+        "--dbtune-seqscan",
+        action="store_true",
+        help="PostgreSQL: fail on SELECTs whose filter no index can serve (EXPLAIN, seqscan off)",
+    )
+    group.addoption(
+        "--dbtune-workload",
+        default=None,
+        metavar="FILE",
+        help="write every captured query as a capture file for `dbtune advise indexes`",
+    )
+    group.addoption(
+        "--dbtune-workload-params",
+        action="store_true",
+        help="keep a few real parameter sets per statement in the --dbtune-workload file",
     )
     parser.addini("dbtune", type="bool", default=False, help="run pytest as if --dbtune was given")
 
@@ -81,6 +98,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("dbtune_nplusone", "fail") != "fail":
         options.fail_on = tuple(kind for kind in options.fail_on if kind != "n+1")
     config.stash[_GUARD] = Guard(options, Path(str(config.rootpath)))
+    if config.getoption("dbtune_workload"):
+        from dbtune.workload_file import WorkloadWriter
+
+        keep = bool(config.getoption("dbtune_workload_params"))
+        config.stash[_WORKLOAD] = WorkloadWriter(keep_params=keep)
 
 
 def guard_active(config: pytest.Config) -> bool:
@@ -113,11 +135,27 @@ def _django_ready() -> bool:
     return bool(settings.configured)
 
 
+def _seqscans(item: pytest.Item, queries: list[Any]) -> str | None:
+    if not item.config.getoption("dbtune_seqscan"):
+        return None
+    from dbtune.seqscan import explain_filtered_seqscans
+
+    scans = explain_filtered_seqscans(queries)
+    if not scans:
+        return None
+    lines = [f"dbtune: unindexed filter in {item.nodeid}"]
+    lines += [f"  [{scan.alias}] {scan.message()}" for scan in scans]
+    return "\n".join(lines)
+
+
 def _judge(item: pytest.Item, queries: list[Any], findings: list[Any]) -> None:
     guard = item.config.stash[_GUARD]
     _, max_queries, _ = _budget(item)
     path = Path(str(item.path))
     failure, record = guard.judge(item.nodeid, path, _site(item), queries, findings, max_queries)
+    scans = _seqscans(item, queries)
+    if scans:
+        failure = f"{failure}\n{scans}" if failure else scans
     from dbtune.guard import vendors
 
     databases = vendors({q.alias for q in queries})
@@ -146,8 +184,11 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     if opted_out or "dbtune_nplusone" in getattr(item, "fixturenames", ()):
         allow = (*allow, "*")  # opted out, or the test checks its N+1 report itself
     threshold = kwargs.get("threshold", item.config.getoption("dbtune_threshold", None))
+    keep = bool(item.config.getoption("dbtune_seqscan")) or bool(
+        item.config.getoption("dbtune_workload_params")
+    )
     with (
-        capture_queries() as queries,
+        capture_queries(keep_params=keep) as queries,
         detect(threshold, action="none", allow=allow) as report,
     ):
         outcome = yield
@@ -155,6 +196,9 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         events = [*item.stash.get(_SETUP_QUERIES, []), *queries]
     else:
         events = list(queries)
+    writer = item.config.stash.get(_WORKLOAD, None)
+    if writer is not None:
+        writer.add(events)
     if events or report.problems:
         _judge(item, events, list(report.problems))
     return outcome
@@ -219,7 +263,23 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         _CONTROLLER.append(guard)
 
 
+def _write_workload(config: pytest.Config) -> None:
+    writer = config.stash.get(_WORKLOAD, None)
+    target = config.getoption("dbtune_workload", None)
+    if writer is None or not target:
+        return
+    path = Path(target)
+    if _is_worker(config):
+        worker = getattr(config, "workerinput", {}).get("workerid", "w")
+        writer.write(path.with_name(f".{path.name}.{worker}.part"))
+        return
+    from dbtune.workload_file import merge_parts
+
+    merge_parts(writer, path)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _write_workload(session.config)
     guard = _controller_guard()
     if guard is None or _is_worker(session.config):
         return

@@ -221,3 +221,19 @@ def test_random_order_and_xdist_are_stable(project: pytest.Pytester) -> None:
     xdist = _run(project, "-n", "2", "-p", "no:benchmark")
     xdist.assert_outcomes(passed=3)
     assert (project.path / "__dbtune__" / "test_shop.json").read_text() == before
+
+
+def test_workload_file_feeds_the_index_advisor(project: pytest.Pytester) -> None:
+    from dbtune.advisors.workload import CaptureFile
+
+    _run(project, "--dbtune-workload", "w.jsonl").assert_outcomes(passed=3)
+    lines = (project.path / "w.jsonl").read_text().splitlines()
+    assert '"kind": "capture"' in lines[0]
+    assert all("param_sets" not in line for line in lines)
+    assert "zebra" not in "".join(lines)
+    _run(project, "--dbtune-workload", "p.jsonl", "--dbtune-workload-params").assert_outcomes(
+        passed=3
+    )
+    assert "param_sets" in (project.path / "p.jsonl").read_text()
+    source = CaptureFile(project.path / "w.jsonl")
+    assert source.problems == []
