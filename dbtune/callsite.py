@@ -41,6 +41,8 @@ def _excluded_roots() -> tuple[str, ...]:
         paths["platlib"],
         *site.getsitepackages(),
         site.getusersitepackages(),
+        paths["scripts"],  # console scripts such as bin/pytest, in a venv or not
+        os.path.join(sys.base_prefix, "bin"),
     ]
     return tuple({os.path.join(os.path.realpath(root), "") for root in roots if root})
 
