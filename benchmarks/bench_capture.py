@@ -35,17 +35,9 @@ def _configure(pg_dsn: str | None) -> None:
         "sqlite": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
     }
     if pg_dsn:
-        from psycopg.conninfo import conninfo_to_dict
+        from dbtune.db import django_database
 
-        parts = conninfo_to_dict(pg_dsn)
-        databases["postgresql"] = {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": parts.get("dbname", "postgres"),
-            "USER": parts.get("user", "postgres"),
-            "PASSWORD": parts.get("password", ""),
-            "HOST": parts.get("host", "127.0.0.1"),
-            "PORT": str(parts.get("port", "5432")),
-        }
+        databases["postgresql"] = django_database(pg_dsn)
     databases["default"] = databases["sqlite"]
     settings.configure(
         DATABASES=databases,

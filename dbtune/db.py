@@ -90,3 +90,18 @@ def require_extension(conn: Any, name: str, why: str) -> None:
 def server_version_num(conn: Any) -> int:
     row = conn.execute("SELECT current_setting('server_version_num')::int").fetchone()
     return int(row[0])
+
+
+def django_database(dsn: str) -> dict[str, Any]:
+    """A Django ``DATABASES`` entry for a libpq DSN or URI (PostgreSQL backend)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = conninfo_to_dict(dsn)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": str(parts.get("dbname", "postgres")),
+        "USER": str(parts.get("user", "postgres")),
+        "PASSWORD": str(parts.get("password", "")),
+        "HOST": str(parts.get("host", "127.0.0.1")),
+        "PORT": str(parts.get("port", "5432")),
+    }

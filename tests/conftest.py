@@ -21,18 +21,9 @@ _STATE: dict[str, Any] = {"lab": None, "dsn": None, "error": None, "version": No
 
 
 def _alias_entry(dsn: str) -> dict[str, Any]:
-    from psycopg.conninfo import conninfo_to_dict
+    from dbtune.db import django_database
 
-    parts = conninfo_to_dict(dsn)
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": parts.get("dbname", "postgres"),
-        "USER": parts.get("user", "postgres"),
-        "PASSWORD": parts.get("password", ""),
-        "HOST": parts.get("host", "127.0.0.1"),
-        "PORT": str(parts.get("port", "5432")),
-        "TEST": {"NAME": "test_dbtune", "DEPENDENCIES": []},
-    }
+    return {**django_database(dsn), "TEST": {"NAME": "test_dbtune", "DEPENDENCIES": []}}
 
 
 def _register_alias(name: str, dsn: str) -> None:
