@@ -60,6 +60,8 @@ class DemoStep:
     """
 
     title = ""
+    name = ""
+    """Short name for ``dbtune demo --skip NAME``."""
 
     def run(self, ctx: DemoContext) -> Section | None:
         raise NotImplementedError
@@ -109,6 +111,7 @@ def run_demo(
     replicas: int = 2,
     keep: bool = False,
     lab_dir: Path | None = None,
+    skip: tuple[str, ...] = (),
 ) -> DemoContext:
     from dbtune import demo_steps  # noqa: F401  (registers the built-in steps)
     from dbtune.lab import Lab
@@ -123,6 +126,9 @@ def run_demo(
         _configure_django(ctx)
         _prepare_shop(ctx)
         for step_class in STEPS:
+            if step_class.name in skip:
+                progress(f"skipping {step_class.name}")
+                continue
             step = step_class()
             progress(step.title or step_class.__name__)
             section = step.run(ctx)
@@ -133,6 +139,9 @@ def run_demo(
             progress("stopping the lab (use --keep to leave it running)")
             ctx.lab.down()
     ctx.data["seconds"] = round(time.perf_counter() - started, 1)
+    from dbtune.demo_summary import summary_section
+
+    ctx.document.sections.insert(0, summary_section(ctx.data))
     ctx.document.subtitle = (
         f"PostgreSQL lab with {replicas} replicas, shop scale {scale:g}, "
         f"run took {ctx.data['seconds']} s"

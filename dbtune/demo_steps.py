@@ -39,6 +39,8 @@ def _drive(client: Any, url: str, rounds: int) -> dict[str, Any]:
 class PagesStep(DemoStep):
     """Drive every page of the shop, as written and with ``?fixed=1``, under capture."""
 
+    name = "pages"
+
     title = "driving the shop's pages under capture"
     rounds = 3
 
@@ -174,6 +176,8 @@ class PagesStep(DemoStep):
 class IndexStep(DemoStep):
     """Index advice from the pages' captured workload, verified on the lab."""
 
+    name = "indexes"
+
     title = "index advice from the captured workload (verified on the lab)"
 
     def run(self, ctx: DemoContext) -> Section:
@@ -200,6 +204,8 @@ class IndexStep(DemoStep):
 class ColumnsStep(DemoStep):
     """Price the shop's columns exactly and prove the savings on copies of the tables."""
 
+    name = "columns"
+
     title = "column slimming: exact row sizes, verified on copies"
 
     def run(self, ctx: DemoContext) -> Section:
@@ -220,6 +226,8 @@ class ColumnsStep(DemoStep):
 @register_step
 class BenchmarkStep(DemoStep):
     """A quick calibrate run: where hit ratio and latency change with data size vs memory."""
+
+    name = "bench"
 
     title = "benchmark: calibrate (quick)"
 

@@ -30,6 +30,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--scale", type=_positive_float, default=1.0, help="shop size (1 = ~50 MB)")
     parser.add_argument("--replicas", type=int, default=2, choices=range(0, 9), metavar="N")
     parser.add_argument("--keep", action="store_true", help="leave the lab running afterwards")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=("pages", "indexes", "columns", "bench"),
+        help="leave out a step (repeatable)",
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -39,7 +46,9 @@ def handle(args: argparse.Namespace) -> int:
 
     if args.out.exists() and not args.out.is_dir():
         raise DBTuneError(f"--out {args.out} is a file; give a folder for the report")
-    ctx = run_demo(args.out, scale=args.scale, replicas=args.replicas, keep=args.keep)
+    ctx = run_demo(
+        args.out, scale=args.scale, replicas=args.replicas, keep=args.keep, skip=tuple(args.skip)
+    )
     print(render_text(ctx.document))
     print(f"report: {args.out / 'report.html'}")
     return 0
