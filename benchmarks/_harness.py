@@ -8,11 +8,14 @@ a script compares with its target. No pytest: scripts run as ``python benchmarks
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,3 +123,37 @@ def print_result(result: dict[str, Any], stream: Any = None) -> None:
         f"{verdict}",
         file=out,
     )
+
+
+@contextlib.contextmanager
+def benchmark_postgres(skip: bool) -> Iterator[str | None]:
+    """The PostgreSQL DSN a benchmark runs against, or ``None`` when ``skip``.
+
+    ``DBTUNE_BENCH_DSN`` when set; otherwise a throwaway lab (no replicas) that is stopped
+    and removed when the block ends.
+    """
+    dsn = None if skip else os.environ.get("DBTUNE_BENCH_DSN")
+    if skip or dsn:
+        yield dsn
+        return
+    from dbtune.lab import Lab
+
+    lab = Lab(path=tempfile.mkdtemp(prefix="dbtune-bench-"), replicas=0)
+    print(f"starting a throwaway lab in {lab.path} ...", file=sys.stderr)
+    lab.up()
+    try:
+        yield lab.primary.dsn("postgres")
+    finally:
+        lab.down(remove=True)
+
+
+def print_summary(results: list[dict[str, Any]], json_path: Any) -> None:
+    """The closing ``summary`` block every micro-benchmark prints (and optional JSON)."""
+    import json
+
+    print("\nsummary")
+    for result in results:
+        verdict = {True: "OK", False: "MISSED", None: "-"}[result["ok"]]
+        print(f"  {result['name']}: {result['ratio']:.3f} (target {result['target']}) {verdict}")
+    if json_path:
+        json_path.write_text(json.dumps(results, indent=2))

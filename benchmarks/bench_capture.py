@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import django
-from _harness import compare
+from _harness import benchmark_postgres, compare, print_summary
 from django.conf import settings
 
 TARGETS = {"sqlite": 1.10, "postgresql": 1.05}
@@ -115,30 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rounds = 5 if args.quick else 41
 
-    lab = None
-    dsn = None if args.sqlite_only else os.environ.get("DBTUNE_BENCH_DSN")
-    if not args.sqlite_only and not dsn:
-        from dbtune.lab import Lab
-
-        lab = Lab(path=tempfile.mkdtemp(prefix="dbtune-bench-"), replicas=0)
-        print(f"starting a throwaway lab in {lab.path} ...", file=sys.stderr)
-        lab.up()
-        dsn = lab.primary.dsn("postgres")
-    try:
+    with benchmark_postgres(args.sqlite_only) as dsn:
         _configure(dsn)
         results = [_run_backend("sqlite", rounds)]
         if dsn:
             results.append(_run_backend("postgresql", rounds))
-    finally:
-        if lab is not None:
-            lab.down(remove=True)
-
-    print("\nsummary")
-    for result in results:
-        verdict = "OK" if result["ok"] else "MISSED"
-        print(f"  {result['name']}: {result['ratio']:.3f} (target {result['target']}) {verdict}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    print_summary(results, args.json)
     return 0 if all(result["ok"] for result in results) else 1
 
 

@@ -21,16 +21,13 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import django
-from _harness import compare
+from _harness import benchmark_postgres, compare, print_summary
 from django.conf import settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for the test app
@@ -216,30 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rounds = 5 if args.quick else 41
 
-    lab = None
-    dsn = None if args.sqlite_only else os.environ.get("DBTUNE_BENCH_DSN")
-    if not args.sqlite_only and not dsn:
-        from dbtune.lab import Lab
-
-        lab = Lab(path=tempfile.mkdtemp(prefix="dbtune-bench-"), replicas=0)
-        print(f"starting a throwaway lab in {lab.path} ...", file=sys.stderr)
-        lab.up()
-        dsn = lab.primary.dsn("postgres")
-    try:
+    with benchmark_postgres(args.sqlite_only) as dsn:
         _configure(dsn)
         results = _run_backend("sqlite", rounds, args.orm_only)
         if dsn:
             results += _run_backend("postgresql", rounds, args.orm_only)
-    finally:
-        if lab is not None:
-            lab.down(remove=True)
-
-    print("\nsummary")
-    for result in results:
-        verdict = {True: "OK", False: "MISSED", None: "-"}[result["ok"]]
-        print(f"  {result['name']}: {result['ratio']:.3f} (target {result['target']}) {verdict}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    print_summary(results, args.json)
     return 0 if all(result["ok"] is not False for result in results) else 1
 
 
