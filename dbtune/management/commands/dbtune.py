@@ -33,6 +33,14 @@ def dsn_for_alias(alias: str) -> str:
     return make_conninfo("", **{k: v for k, v in parts.items() if v})
 
 
+ALIASES = {
+    "advise-indexes": ["advise", "indexes"],
+    "advise-columns": ["advise", "columns"],
+    "plan-affinity": ["plan", "affinity"],
+}
+"""Hyphenated spellings accepted by ``manage.py dbtune`` (``advise-indexes``)."""
+
+
 class Command(BaseCommand):
     help = "dbtune: N+1 detection, index advice, column slimming, routing plans, benchmarks."
 
@@ -44,6 +52,8 @@ class Command(BaseCommand):
         from dbtune.cli import main
 
         argv: list[str] = list(options["subcommand"])
+        if argv and argv[0] in ALIASES:
+            argv = [*ALIASES[argv[0]], *argv[1:]]
         if not argv:
             raise CommandError("give a subcommand, e.g. `manage.py dbtune lab status`")
         if options["database"] and "--dsn" not in argv:
