@@ -2,9 +2,8 @@
 
 Tests marked ``postgres`` use the database alias ``pg``. It points at ``DBTUNE_TEST_DSN``
 when given, otherwise at a lab (primary + 2 streaming replicas) started once for the
-session from the embedded PostgreSQL wheel, only if a collected test needs it. With
-``DBTUNE_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) a server that cannot start fails the
-run instead of skipping the tier.
+session from the embedded PostgreSQL wheel, only if a collected test needs it. The tier
+never skips: a server that cannot start fails the run.
 """
 
 from __future__ import annotations
@@ -60,22 +59,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     try:
         _start_postgres()
-    except Exception as exc:  # any failure to start is reported, then required or skipped
+    except Exception as exc:  # the tier never skips: a server that cannot start is an error
         _STATE["error"] = f"{type(exc).__name__}: {exc}"
-        if os.environ.get("DBTUNE_REQUIRE_POSTGRES") == "1":
-            raise pytest.UsageError(
-                f"PostgreSQL tier required but the server could not start: {_STATE['error']}"
-            ) from exc
-        skip = pytest.mark.skip(reason=f"PostgreSQL unavailable: {_STATE['error']}")
-        for item in items:
-            if item.get_closest_marker("postgres"):
-                item.add_marker(skip)
+        raise pytest.UsageError(
+            f"the PostgreSQL tier could not start a server: {_STATE['error']}"
+        ) from exc
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     source = os.environ.get("DBTUNE_TEST_DSN") and "DBTUNE_TEST_DSN" or "lab (embedded wheel)"
-    required = os.environ.get("DBTUNE_REQUIRE_POSTGRES") == "1"
-    return [f"dbtune PostgreSQL tier: {source}, required={required}"]
+    return [f"dbtune PostgreSQL tier: {source} (required: never skipped)"]
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -91,9 +84,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Any]:
-    """The session's lab (primary + 2 replicas); skips when an external DSN is used."""
+    """The session's lab (primary + 2 replicas); fails when an external DSN is used."""
     if _STATE["lab"] is None:
-        pytest.skip("tests run against DBTUNE_TEST_DSN, which has no lab replicas")
+        pytest.fail("this test needs the lab's replicas; unset DBTUNE_TEST_DSN to run it")
     return _STATE["lab"]
 
 
@@ -101,5 +94,5 @@ def lab() -> Iterator[Any]:
 def pg_dsn() -> str:
     """Admin DSN of the session's PostgreSQL server (database ``postgres``)."""
     if not _STATE["dsn"]:
-        pytest.skip("PostgreSQL tier not started")
+        pytest.fail("the PostgreSQL tier was not started; mark the test @pytest.mark.postgres")
     return str(_STATE["dsn"])

@@ -14,6 +14,12 @@ from dbtune.cli import build_parser
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
 
+def test_ci_runs_the_readme_test_command_verbatim() -> None:
+    test_command = README.split("```")[1].splitlines()[2]
+    ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text(encoding="utf-8")
+    assert test_command in ci.splitlines()
+
+
 def test_readme_starts_with_two_command_lines() -> None:
     first_block = README.split("```")[1]
     lines = [line for line in first_block.splitlines()[1:] if line.strip()]
