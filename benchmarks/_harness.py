@@ -157,3 +157,15 @@ def print_summary(results: list[dict[str, Any]], json_path: Any) -> None:
         print(f"  {result['name']}: {result['ratio']:.3f} (target {result['target']}) {verdict}")
     if json_path:
         json_path.write_text(json.dumps(results, indent=2))
+
+
+def side_by_side_databases(pg_dsn: str | None) -> dict[str, dict[str, Any]]:
+    """``DATABASES`` for a two-backend micro-benchmark: ``sqlite`` (also ``default``) and,
+    with a DSN, ``postgresql``."""
+    from dbtune.db import django_database
+
+    sqlite = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+    databases = {"sqlite": sqlite, "default": sqlite}
+    if pg_dsn:
+        databases["postgresql"] = django_database(pg_dsn)
+    return databases

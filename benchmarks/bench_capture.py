@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import django
-from _harness import benchmark_postgres, compare, print_summary
+from _harness import benchmark_postgres, compare, print_summary, side_by_side_databases
 from django.conf import settings
 
 TARGETS = {"sqlite": 1.10, "postgresql": 1.05}
@@ -28,16 +28,8 @@ REPEAT = 3  # loops of QUERIES per sample, each loop in its own capture_queries(
 
 
 def _configure(pg_dsn: str | None) -> None:
-    databases: dict[str, dict[str, Any]] = {
-        "sqlite": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
-    }
-    if pg_dsn:
-        from dbtune.db import django_database
-
-        databases["postgresql"] = django_database(pg_dsn)
-    databases["default"] = databases["sqlite"]
     settings.configure(
-        DATABASES=databases,
+        DATABASES=side_by_side_databases(pg_dsn),
         INSTALLED_APPS=[],
         USE_TZ=True,
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",

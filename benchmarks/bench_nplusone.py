@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import django
-from _harness import benchmark_postgres, compare, print_summary
+from _harness import benchmark_postgres, compare, print_summary, side_by_side_databases
 from django.conf import settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for the test app
@@ -43,16 +43,8 @@ urlpatterns: list[Any] = []
 
 
 def _configure(pg_dsn: str | None) -> None:
-    databases: dict[str, dict[str, Any]] = {
-        "sqlite": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
-    }
-    if pg_dsn:
-        from dbtune.db import django_database
-
-        databases["postgresql"] = django_database(pg_dsn)
-    databases["default"] = databases["sqlite"]
     settings.configure(
-        DATABASES=databases,
+        DATABASES=side_by_side_databases(pg_dsn),
         INSTALLED_APPS=["django.contrib.contenttypes", "dbtune", "tests.testapp"],
         ROOT_URLCONF=__name__,
         MIDDLEWARE=[],

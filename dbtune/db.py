@@ -64,7 +64,7 @@ def connect(
         )
     except psycopg.ProgrammingError as exc:
         raise ConnectionFailed(
-            f"invalid DSN {redact(dsn)!s}: {_describe(exc)}; use postgresql://USER@HOST:PORT/DBNAME"
+            f"invalid DSN: {_describe(exc)}; use postgresql://USER@HOST:PORT/DBNAME"
         ) from None
     except psycopg.OperationalError as exc:
         raise ConnectionFailed(

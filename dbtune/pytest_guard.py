@@ -115,19 +115,13 @@ def _site(item: pytest.Item) -> str:
     return f"{path}:{(line or 0) + 1}"
 
 
-def _budget(item: pytest.Item) -> tuple[bool, int | None, tuple[str, ...]]:
+def marker_options(item: pytest.Item) -> dict[str, Any]:
+    """The keyword arguments of the test's ``@pytest.mark.dbtune(...)`` (``{}`` without)."""
     marker = item.get_closest_marker("dbtune")
-    if marker is None:
-        return False, None, ()
-    kwargs = marker.kwargs
-    return (
-        bool(kwargs.get("ignore", False)),
-        kwargs.get("max_queries"),
-        tuple(kwargs.get("allow", ())),
-    )
+    return dict(marker.kwargs) if marker is not None else {}
 
 
-def _django_ready() -> bool:
+def django_ready() -> bool:
     try:
         from django.conf import settings
     except ImportError:
@@ -150,7 +144,7 @@ def _seqscans(item: pytest.Item, queries: list[Any]) -> str | None:
 
 def _judge(item: pytest.Item, queries: list[Any], findings: list[Any]) -> None:
     guard = item.config.stash[_GUARD]
-    _, max_queries, _ = _budget(item)
+    max_queries = marker_options(item).get("max_queries")
     path = Path(str(item.path))
     failure, record = guard.judge(item.nodeid, path, _site(item), queries, findings, max_queries)
     scans = _seqscans(item, queries)
@@ -172,14 +166,13 @@ def _judge(item: pytest.Item, queries: list[Any], findings: list[Any]) -> None:
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    if _GUARD not in item.config.stash or not _django_ready() or _budget(item)[0]:
+    kwargs = marker_options(item)
+    if _GUARD not in item.config.stash or not django_ready() or kwargs.get("ignore", False):
         return (yield)
     from dbtune.capture import capture_queries
     from dbtune.nplusone import detect
 
-    allow = _budget(item)[2]
-    marker = item.get_closest_marker("dbtune")
-    kwargs = marker.kwargs if marker is not None else {}
+    allow = tuple(kwargs.get("allow", ()))
     opted_out = kwargs.get("nplusone", True) is False
     if opted_out or "dbtune_nplusone" in getattr(item, "fixturenames", ()):
         allow = (*allow, "*")  # opted out, or the test checks its N+1 report itself
@@ -211,7 +204,7 @@ _SETUP_QUERIES = pytest.StashKey[list[Any]]()
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     if _GUARD not in item.config.stash or not item.config.getoption("dbtune_include_setup"):
         return (yield)
-    if not _django_ready():
+    if not django_ready():
         return (yield)
     from dbtune.capture import capture_queries
 

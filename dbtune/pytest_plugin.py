@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from dbtune.pytest_guard import django_ready, guard_active, marker_options
+
 if TYPE_CHECKING:
     from dbtune.capture import QueryEvent
     from dbtune.nplusone import EagerUse, Finding, Report
@@ -95,25 +97,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STATE_KEY] = _State(config)
 
 
-def _options(item: pytest.Item) -> dict[str, Any]:
-    marker = item.get_closest_marker("dbtune")
-    return dict(marker.kwargs) if marker is not None else {}
-
-
-def _django_ready() -> bool:
-    try:
-        from django.conf import settings
-    except ImportError:
-        return False
-    return bool(settings.configured)
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     state = item.config.stash.get(_STATE_KEY, None)
-    options = _options(item)
+    options = marker_options(item)
     checked = options.get("nplusone", True) and not options.get("ignore", False)
-    if state is None or not state.enabled or not checked or not _django_ready():
+    if state is None or not state.enabled or not checked or not django_ready():
         return (yield)
     from dbtune.nplusone import detect
 
@@ -132,8 +121,6 @@ def _judge(item: pytest.Item, state: _State, report: Report) -> None:
     if not problems or state.mode == "off":
         return
     if state.mode == "fail":
-        from dbtune.pytest_guard import guard_active
-
         if guard_active(item.config):
             return  # the snapshot guard judges N+1s (new or grown ones fail)
         item.stash[_PROBLEMS_KEY] = problems  # failed in makereport: other hooks still run
@@ -209,7 +196,7 @@ def dbtune_nplusone(request: pytest.FixtureRequest) -> Iterator[Report]:
     """
     from dbtune.nplusone import detect
 
-    options = _options(request.node)
+    options = marker_options(request.node)
     allow = tuple(options.get("allow", ()))
     with detect(options.get("threshold"), action="none", allow=allow) as report:
         yield report

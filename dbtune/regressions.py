@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from dbtune.snapshots import AliasRecord
+from dbtune.snapshots import AliasRecord, group_key
 
 ChangeKind = Literal["count", "shape", "n+1"]
 FAIL_ON_ALL: tuple[ChangeKind, ...] = ("count", "shape", "n+1")
@@ -48,10 +48,6 @@ def _sql_preview(sql: str, width: int = 140) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def _group_key(group: Mapping[str, Any]) -> tuple[str, str, str]:
-    return (str(group.get("kind")), str(group.get("model")), str(group.get("field")))
-
-
 def _count_change(test: str, alias: str, old: int, new: int) -> Change | None:
     if new == old:
         return None
@@ -76,9 +72,9 @@ def compare_alias(test: str, alias: str, old: AliasRecord, new: AliasRecord) -> 
                 test, alias, "shape", not fewer, message, shape.callsite, 0, shape.count
             )
             changes.append(change)
-    before = {_group_key(g): g for g in old.nplusone}
+    before = {group_key(g): g for g in old.nplusone}
     for group in new.nplusone:
-        previous = before.get(_group_key(group))
+        previous = before.get(group_key(group))
         grown = previous is not None and int(group["count"]) > int(previous["count"])
         if previous is None or grown:
             was = 0 if previous is None else int(previous["count"])

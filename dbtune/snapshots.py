@@ -59,7 +59,7 @@ class AliasRecord:
             "shapes": [s.to_json() for s in self.shapes],
             "nplusone": sorted(
                 ({k: v for k, v in g.items() if k in _GROUP_FIELDS} for g in self.nplusone),
-                key=_group_key,
+                key=group_key,
             ),
         }
 
@@ -76,7 +76,7 @@ _GROUP_FIELDS = ("kind", "model", "field", "count", "fix")
 """What a snapshot stores of an N+1 group; the access site is shown, never stored."""
 
 
-def _group_key(group: Mapping[str, Any]) -> tuple[str, str, str]:
+def group_key(group: Mapping[str, Any]) -> tuple[str, str, str]:
     return (str(group.get("kind")), str(group.get("model")), str(group.get("field")))
 
 

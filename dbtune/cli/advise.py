@@ -15,10 +15,4 @@ def register(subparsers: Any) -> None:
     advisors = parser.add_subparsers(dest="advisor", metavar="ADVISOR")
     advisors.required = True
     for name in ADVISOR_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(advisors)
+        importlib.import_module(name).register(advisors)
