@@ -25,8 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from dbtune.pytest_guard import django_ready, guard_active, marker_options
-
 if TYPE_CHECKING:
     from dbtune.capture import QueryEvent
     from dbtune.nplusone import EagerUse, Finding, Report
@@ -100,6 +98,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     state = item.config.stash.get(_STATE_KEY, None)
+    from dbtune.pytest_guard import django_ready, marker_options  # registered by then
+
     options = marker_options(item)
     checked = options.get("nplusone", True) and not options.get("ignore", False)
     if state is None or not state.enabled or not checked or not django_ready():
@@ -121,6 +121,8 @@ def _judge(item: pytest.Item, state: _State, report: Report) -> None:
     if not problems or state.mode == "off":
         return
     if state.mode == "fail":
+        from dbtune.pytest_guard import guard_active
+
         if guard_active(item.config):
             return  # the snapshot guard judges N+1s (new or grown ones fail)
         item.stash[_PROBLEMS_KEY] = problems  # failed in makereport: other hooks still run
@@ -195,6 +197,7 @@ def dbtune_nplusone(request: pytest.FixtureRequest) -> Iterator[Report]:
     itself (assert on ``report.findings``).
     """
     from dbtune.nplusone import detect
+    from dbtune.pytest_guard import marker_options
 
     options = marker_options(request.node)
     allow = tuple(options.get("allow", ()))
