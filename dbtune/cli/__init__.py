@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = (
     "dbtune.cli.lab",
     "dbtune.cli.demo",
     "dbtune.cli.advise",
+    "dbtune.cli.plan",
     "dbtune.cli.diff",
     "dbtune.cli.bench",
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from typing import Any
 
@@ -41,3 +42,26 @@ def write_json(document: Any) -> None:
 
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:([kmgt])i?)?b?\s*", re.IGNORECASE)
+
+
+def parse_bytes(text: str, option: str) -> int:
+    """Bytes in a human size such as ``512MB``, ``2GiB``, ``1.5GB``, ``64kB`` or ``1048576``.
+
+    Units are powers of 1024 whether written ``MB`` or ``MiB``, as PostgreSQL reads its own
+    memory settings. Raises :class:`DBTuneError` naming ``option`` when ``text`` is not a
+    positive size.
+    """
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        raise DBTuneError(
+            f"{option} {text!r} is not a size; use bytes or a number with kB, MB, GB or TB "
+            "(MiB, GiB also accepted)"
+        )
+    size = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "").lower()])
+    if size <= 0:
+        raise DBTuneError(f"{option} {text!r} must be more than 0 bytes")
+    return size

@@ -6,7 +6,16 @@ or self-contained HTML. Renderers never query a database.
 
 from __future__ import annotations
 
-from dbtune.report.document import Document, Image, Paragraph, Preformatted, Section, Table
+from dbtune.report.document import (
+    Document,
+    Image,
+    Paragraph,
+    Preformatted,
+    Section,
+    Table,
+    byte_size,
+    percent,
+)
 from dbtune.report.html import render_html
 from dbtune.report.text import render_markdown, render_text
 
@@ -17,6 +26,8 @@ __all__ = [
     "Preformatted",
     "Section",
     "Table",
+    "byte_size",
+    "percent",
     "render_html",
     "render_markdown",
     "render_text",

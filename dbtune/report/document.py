@@ -67,3 +67,28 @@ def cell(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
+
+
+_BYTE_UNITS = (("TB", 1024**4), ("GB", 1024**3), ("MB", 1024**2), ("kB", 1024))
+
+
+def byte_size(size_bytes: float | None) -> str:
+    """``size_bytes`` in the largest unit it reaches, 3 significant figures: ``1.5 MB``.
+
+    Units are powers of 1024 as in PostgreSQL; ``None`` (not measured) is ``-``.
+    """
+    if size_bytes is None:
+        return "-"
+    for unit, factor in _BYTE_UNITS:
+        if abs(size_bytes) >= factor:
+            value = size_bytes / factor
+            return f"{value:.3g} {unit}" if value < 100 else f"{value:,.0f} {unit}"
+    return f"{int(size_bytes)} bytes"
+
+
+def percent(part: float | None, whole: float | None) -> str:
+    """``part`` of ``whole`` as a whole percentage (``-`` when either is unknown or 0)."""
+    if part is None or not whole:
+        return "-"
+    value = 100.0 * part / whole
+    return f"{value:.0f}%" if value >= 1 or value == 0 else "<1%"
