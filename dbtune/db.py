@@ -17,7 +17,8 @@ from dbtune.errors import ConnectionFailed, DBTuneError
 DEFAULT_STATEMENT_TIMEOUT_MS = 30_000
 
 
-def _describe(exc: Exception) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (psycopg adds DETAIL and HINT lines after it)."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
@@ -64,11 +65,11 @@ def connect(
         )
     except psycopg.ProgrammingError as exc:
         raise ConnectionFailed(
-            f"invalid DSN: {_describe(exc)}; use postgresql://USER@HOST:PORT/DBNAME"
+            f"invalid DSN: {first_line(exc)}; use postgresql://USER@HOST:PORT/DBNAME"
         ) from None
     except psycopg.OperationalError as exc:
         raise ConnectionFailed(
-            f"cannot connect to {redact(dsn)}: {_describe(exc)}; check host, port, user and "
+            f"cannot connect to {redact(dsn)}: {first_line(exc)}; check host, port, user and "
             "password (or start a local server with `dbtune lab up`)"
         ) from None
     try:

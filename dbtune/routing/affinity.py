@@ -93,11 +93,19 @@ def build_plan(
     the reason co-access is unknown when the plan falls back to ``pg_statio_user_tables``.
     Raises :class:`~dbtune.errors.DBTuneError` for an unreachable server or unreadable file.
     """
-    from dbtune.db import connect, redact
+    import psycopg
+
+    from dbtune.db import connect, first_line, redact
+    from dbtune.errors import DBTuneError
 
     workload, problems = workload_statements(workloads) if workloads else (None, 0)
     with connect(dsn, application_name="dbtune plan affinity") as conn:
-        inventory = read_inventory(conn, schemas, statements=not workloads)
+        try:
+            inventory = read_inventory(conn, schemas, statements=not workloads)
+        except psycopg.Error as exc:
+            raise DBTuneError(
+                f"reading table sizes and statistics failed: {first_line(exc)}"
+            ) from None
     source, profile, note = _choose_reads(inventory, workload, bool(workloads))
     if profile is None:
         warn(

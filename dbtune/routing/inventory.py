@@ -110,6 +110,8 @@ def read_statements(conn: Any, limit: int = 5000) -> tuple[list[tuple[str, float
     import psycopg
     from psycopg import sql
 
+    from dbtune.db import first_line
+
     view = _statements_view(conn)
     if view is None:
         return None, "pg_stat_statements is not installed in this database"
@@ -122,8 +124,7 @@ def read_statements(conn: Any, limit: int = 5000) -> tuple[list[tuple[str, float
     try:
         rows = conn.execute(query, (limit,)).fetchall()
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, f"pg_stat_statements cannot be read ({reason})"
+        return None, f"pg_stat_statements cannot be read ({first_line(exc)})"
     hidden = "<insufficient privilege>"
     visible = [(str(text), float(weight)) for text, weight in rows if text != hidden]
     if rows and not visible:
