@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "dbtune.cli.demo",
     "dbtune.cli.advise",
     "dbtune.cli.plan",
+    "dbtune.cli.routing",
     "dbtune.cli.diff",
     "dbtune.cli.bench",
 )

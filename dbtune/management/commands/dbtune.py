@@ -2,7 +2,8 @@
 
 Same subcommands and options as the ``dbtune`` console script. ``--database ALIAS`` turns a
 ``DATABASES`` entry into the ``--dsn`` the subcommand expects, so a developer does not
-have to spell out connection strings.
+have to spell out connection strings. ``routing stats`` takes nodes instead: ``--database``
+names one, and without it (and without ``--node``/``--dsn``) every PostgreSQL alias is a node.
 """
 
 from __future__ import annotations
@@ -12,6 +13,19 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
+
+
+def postgresql_aliases() -> list[str]:
+    """Every ``DATABASES`` alias served by PostgreSQL, in settings order."""
+    return [alias for alias in connections if "postgresql" in connections.settings[alias]["ENGINE"]]
+
+
+def routing_nodes(database: str | None) -> list[str]:
+    """``--node ALIAS=DSN`` arguments for ``routing stats``: ``--database`` or every alias."""
+    aliases = [database] if database else postgresql_aliases()
+    if not aliases:
+        raise CommandError("routing stats: no PostgreSQL database in DATABASES")
+    return [arg for alias in aliases for arg in ("--node", f"{alias}={dsn_for_alias(alias)}")]
 
 
 def dsn_for_alias(alias: str) -> str:
@@ -37,6 +51,7 @@ ALIASES = {
     "advise-indexes": ["advise", "indexes"],
     "advise-columns": ["advise", "columns"],
     "plan-affinity": ["plan", "affinity"],
+    "routing-stats": ["routing", "stats"],
 }
 """Hyphenated spellings accepted by ``manage.py dbtune`` (``advise-indexes``)."""
 
@@ -56,7 +71,10 @@ class Command(BaseCommand):
             argv = [*ALIASES[argv[0]], *argv[1:]]
         if not argv:
             raise CommandError("give a subcommand, e.g. `manage.py dbtune lab status`")
-        if options["database"] and "--dsn" not in argv:
+        if argv[:2] == ["routing", "stats"]:
+            if not any(arg.split("=", 1)[0] in ("--node", "--dsn") for arg in argv):
+                argv += routing_nodes(options["database"])
+        elif options["database"] and "--dsn" not in argv:
             argv += ["--dsn", dsn_for_alias(options["database"])]
         status = main(argv)
         if status:
