@@ -131,7 +131,7 @@ def build_plan(
     inputs: dict[str, Any] = {
         "dsn": redact(dsn),
         "database": inventory.database,
-        "schemas": schemas or "all non-system schemas",
+        "schemas": schemas,  # None: every non-system schema
         "cache_bytes": cache,
         "cache_source": "--cache-bytes"
         if cache_bytes
