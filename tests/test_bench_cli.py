@@ -32,7 +32,7 @@ def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
 def test_unknown_scenario(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     line = one_line_error(capsys, ["bench", "run", "--scenario", "nope", "--out", str(tmp_path)])
     assert "unknown scenario 'nope'" in line
-    assert "calibrate, fixes, split" in line
+    assert "calibrate, fixes, replicas, split" in line
 
 
 def test_out_is_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -85,12 +85,12 @@ def test_report_without_results(capsys: pytest.CaptureFixture[str], tmp_path: Pa
 def test_list_names_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     assert dbtune.cli.main(["bench", "list"]) == 0
     out = capsys.readouterr().out
-    for name in ("calibrate", "split", "fixes"):
+    for name in ("calibrate", "split", "fixes", "replicas"):
         assert out.count(name) >= 1
 
 
 def test_scenarios_are_registered_with_one_line_summaries() -> None:
-    assert {"calibrate", "fixes", "split"} <= set(scenario_names())
+    assert {"calibrate", "fixes", "replicas", "split"} <= set(scenario_names())
     for name in scenario_names():
         scenario = get_scenario(name)
         assert scenario.name == name

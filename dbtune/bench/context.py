@@ -93,17 +93,31 @@ class BenchContext:
 
     def lab_server(self, name: str, *, shared_buffers: str, memory_limit: str | None) -> Server:
         """Start a one-node lab for ``name`` with these sizes; stopped by :meth:`close`."""
+        lab = self.lab_cluster(
+            name, replicas=0, shared_buffers=shared_buffers, memory_limit=memory_limit
+        )
+        return self.add_server(lab_server(name, lab))
+
+    def lab_cluster(
+        self, name: str, *, replicas: int, shared_buffers: str, memory_limit: str | None
+    ) -> Any:
+        """Start a lab (primary + ``replicas`` standbys) in ``lab_root/name``; returns the
+        :class:`~dbtune.lab.Lab`, stopped by :meth:`close`."""
+        what = f"lab {name} (primary + {replicas} replicas)" if replicas else f"lab node {name}"
         self.progress(
-            f"starting lab node {name}: shared_buffers {shared_buffers}, "
+            f"starting {what}: shared_buffers {shared_buffers}, "
             f"memory limit {memory_limit or 'none'}"
         )
         lab = start_lab(
-            self.lab_root / name, shared_buffers=shared_buffers, memory_limit=memory_limit
+            self.lab_root / name,
+            shared_buffers=shared_buffers,
+            memory_limit=memory_limit,
+            replicas=replicas,
         )
         self._labs.append(lab)
         if memory_limit and not lab.memory_limits_active:
             self.note(f"{name}: memory limit {memory_limit} not in force (no usable cgroup)")
-        return self.add_server(lab_server(name, lab))
+        return lab
 
     def existing_lab_server(self, name: str) -> Server:
         """The primary of the lab passed in by the caller (left running afterwards)."""

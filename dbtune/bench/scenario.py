@@ -20,7 +20,12 @@ if TYPE_CHECKING:
     from dbtune.bench.context import BenchContext
     from dbtune.report import Image, Section
 
-BUILTIN_MODULES = ("dbtune.bench.calibrate", "dbtune.bench.split", "dbtune.bench.fixes")
+BUILTIN_MODULES = (
+    "dbtune.bench.calibrate",
+    "dbtune.bench.split",
+    "dbtune.bench.fixes",
+    "dbtune.bench.replicas",
+)
 _REGISTRY: dict[str, type[Scenario]] = {}
 
 

@@ -37,6 +37,8 @@ class Server:
     lab_dir: Path | None = None
     cgroup: Path | None = None
     memory_limit: int | None = None
+    node: str = "primary"
+    """The lab node this server is (``primary``, ``replica1``...), for lab servers."""
 
     def connect(self, **kwargs: Any) -> Any:
         """An autocommit connection; one-line :class:`DBTuneError` when unreachable."""
@@ -71,7 +73,7 @@ class Server:
         from dbtune.lab import Lab
 
         with contextlib.suppress(DBTuneError):
-            return Lab(self.lab_dir, replicas=0).primary
+            return Lab(self.lab_dir, replicas=0).node(self.node)
         return None
 
 
@@ -92,6 +94,35 @@ def lab_server(name: str, lab: Any, database: str = BENCH_DATABASE) -> Server:
         cgroup=cgroup,
         memory_limit=limit,
     )
+
+
+def lab_node_server(name: str, lab: Any, node: str, database: str = BENCH_DATABASE) -> Server:
+    """Node ``node`` (say ``replica1``) of a running multi-node ``lab`` as an owned server.
+
+    The database must already exist (created on the primary, replicated to standbys).
+    """
+    from dbtune.lab import state
+
+    item = state.load(lab.path).node(node)  # type: ignore[union-attr]  # the lab runs
+    cgroup = Path(item.cgroup) if item.cgroup else None
+    return Server(
+        name=name,
+        dsn=lab.node(node).dsn(database),
+        owned=True,
+        lab_dir=lab.path,
+        cgroup=cgroup,
+        memory_limit=read_memory_limit(cgroup) if cgroup else None,
+        node=node,
+    )
+
+
+def read_memory_limit(group: Path) -> int | None:
+    """The limit in force on a node's cgroup in bytes (``None`` if unreadable or unlimited)."""
+    for name in ("memory.limit_in_bytes", "memory.max"):
+        with contextlib.suppress(OSError, ValueError):
+            text = (group / name).read_text().strip()
+            return None if text == "max" else int(text)
+    return None
 
 
 def user_server(name: str, dsn: str, *, allow_writes: bool) -> Server:

@@ -98,6 +98,24 @@ def detect() -> tuple[MemoryCgroups | None, str]:
     return cgroups, ""
 
 
+def set_limit(group: Path, limit_bytes: int) -> None:
+    """Change the memory limit of an existing node cgroup (v1 or v2) while it runs.
+
+    Lowering a limit below current use makes the kernel reclaim page cache first; raises
+    :class:`OSError` when it cannot get the group under the new limit.
+    """
+    for name in ("memory.limit_in_bytes", "memory.max"):
+        path = group / name
+        if path.exists():
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                os.write(fd, str(limit_bytes).encode())
+            finally:
+                os.close(fd)
+            return
+    raise OSError(f"{group} has no memory limit file")
+
+
 def launch_argv(group: Path, uid: int | None, gid: int | None, argv: list[str]) -> list[str]:
     """Argv that enters ``group``, drops to ``uid``/``gid`` (when given) and execs ``argv``."""
     user = ["-", "-"] if uid is None or gid is None else [str(uid), str(gid)]

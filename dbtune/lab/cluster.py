@@ -189,6 +189,25 @@ class Lab:
         with state.locked(self.path):
             Bringup(self, self._runner_once(), self._state()).restart(name)
 
+    def set_memory_limit(self, name: str, size: str | int) -> int:
+        """Set node ``name``'s cgroup memory limit now (e.g. tighter once data is loaded).
+
+        Returns the limit in bytes. Raises :class:`LabError` when the node runs without a
+        cgroup, or when the kernel cannot reclaim enough to get under the new limit.
+        """
+        limit = size if isinstance(size, int) else parse_size(size, "memory limit")
+        item = self._state().node(name)
+        if not item.cgroup or not Path(item.cgroup).is_dir():
+            raise LabError(f"{name} runs without a memory cgroup; start the lab with a limit")
+        try:
+            cgroups.set_limit(Path(item.cgroup), limit)
+        except OSError as exc:
+            raise LabError(
+                f"cannot set {name}'s memory limit to {human_size(limit)}: "
+                f"{exc.strerror or exc}; choose a larger limit"
+            ) from None
+        return limit
+
     def set_apply_delay(self, name: str, seconds: float) -> None:
         """Make replica ``name`` apply WAL ``seconds`` late (0 removes the delay)."""
         node = self.node(name)
