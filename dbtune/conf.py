@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 NPLUSONE_ACTIONS = ("log", "warn", "raise")
@@ -105,6 +107,7 @@ def get() -> dict[str, Any]:
 def clear_cache(**kwargs: Any) -> None:
     if kwargs.get("setting") in (None, "DBTUNE"):
         get.cache_clear()
+        routing_view.cache_clear()
 
 
 def connect_signals() -> None:
@@ -147,6 +150,15 @@ def capture_aliases() -> tuple[str, ...] | None:
 
 def routing() -> dict[str, Any]:
     return dict(get()["ROUTING"])
+
+
+@functools.cache
+def routing_view() -> Mapping[str, Any]:
+    """``ROUTING`` like :func:`routing`, but read-only and built once per settings change.
+
+    For the router's per-query path, where copying the section on every call shows.
+    """
+    return MappingProxyType(get()["ROUTING"])
 
 
 def middleware() -> dict[str, Any]:

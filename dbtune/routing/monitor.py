@@ -103,16 +103,24 @@ class ReplicaMonitor:
         Serialised per alias only, so a slow replica never delays probes of the others.
         """
         with self._alias_lock(alias):
-            try:
+            # A kept connection may have died with a restart since the last probe: one
+            # more try on a fresh connection tells "restarted" from "down".
+            for attempt in (1, 2):
                 conn = self._connections.get(alias)
-                if conn is None or conn.closed:
-                    conn = psycopg.connect(**_conninfo(alias), autocommit=True, connect_timeout=2)
-                    self._connections[alias] = conn
-                row = conn.execute(_PROBE).fetchone()
-            except psycopg.Error as exc:
-                logger.debug("replica %s does not answer: %s", alias, exc)
-                self._drop(alias)
-                return None
+                fresh = conn is None or conn.closed
+                try:
+                    if conn is None or fresh:
+                        conn = psycopg.connect(
+                            **_conninfo(alias), autocommit=True, connect_timeout=2
+                        )
+                        self._connections[alias] = conn
+                    row = conn.execute(_PROBE).fetchone()
+                    break
+                except psycopg.Error as exc:
+                    self._drop(alias)
+                    if fresh or attempt == 2:
+                        logger.debug("replica %s does not answer: %s", alias, exc)
+                        return None
         if row is None or row[0] is None:
             return None, 0.0
         replay = parse_lsn(row[0])

@@ -16,12 +16,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
+from django.db.backends.signals import connection_created
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
 from dbtune import conf
-from dbtune.routing import tokens
+from dbtune.routing import reroute, tokens
 from dbtune.routing.monitor import MONITOR, ReplicaMonitor, replica_aliases
 
 logger = logging.getLogger("dbtune.routing")
@@ -35,7 +36,7 @@ ROUTED: ContextVar[list[str] | None] = ContextVar("dbtune_routing_routed", defau
 
 def choose(table: str) -> str:
     """The alias a read of ``table`` should use right now, per the module's decision order."""
-    options = conf.routing()
+    options = conf.routing_view()
     primary = str(options["PRIMARY"])
     reason = _primary_reason(primary, str(options["READ_YOUR_WRITES"]))
     if reason:
@@ -52,6 +53,9 @@ def choose(table: str) -> str:
             if replayed is None or replayed < token:
                 logger.debug("read %s: skip %s (behind own write)", table, alias)
                 continue
+        if not _connectable(alias):
+            logger.debug("read %s: skip %s (cannot connect)", table, alias)
+            continue
         logger.debug("read %s -> %s", table, alias)
         routed = ROUTED.get()
         if routed is not None:
@@ -77,6 +81,25 @@ def use_primary() -> Iterator[None]:
 def replica_for(table: str) -> str:
     """The alias a read of ``table`` would use right now (a replica or the primary)."""
     return choose(table)
+
+
+def _connectable(alias: str) -> bool:
+    """Open ``alias``'s connection in this thread if it is not open yet.
+
+    A replica that refuses the connection is marked down and ``False`` returned, so the
+    read goes to the next candidate instead of failing; an open connection costs nothing
+    here (a broken one is handled when its query fails, by :mod:`~dbtune.routing.reroute`).
+    """
+    wrapper = connections[alias]
+    if wrapper.connection is not None:
+        return True
+    try:
+        wrapper.ensure_connection()
+    except (OperationalError, InterfaceError) as exc:
+        logger.warning("replica %s refuses connections: %s", alias, str(exc).strip()[:200])
+        MONITOR.mark_down(alias)
+        return False
+    return True
 
 
 def _primary_reason(primary: str, mode: str) -> str:
@@ -134,6 +157,7 @@ class TableAffinityRouter:
     def __init__(self) -> None:
         post_save.connect(_on_write, dispatch_uid="dbtune.routing.post_save")
         post_delete.connect(_on_write, dispatch_uid="dbtune.routing.post_delete")
+        connection_created.connect(reroute.install, dispatch_uid="dbtune.routing.failover")
 
     def db_for_read(self, model: type[Model], **hints: Any) -> str:
         self.monitor.ensure_started()
