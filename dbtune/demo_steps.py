@@ -247,3 +247,40 @@ class BenchmarkStep(DemoStep):
         ctx.data["bench_calibrate"] = {"out": str(ctx.out / "bench")}
         section: Section = summary_section(results)
         return section
+
+
+@register_step
+class ReplicasStep(DemoStep):
+    """A short table-affine vs round-robin run on two memory-bounded replicas."""
+
+    name = "replicas"
+
+    title = "benchmark: table-affine vs round-robin replicas (quick)"
+
+    def run(self, ctx: DemoContext) -> Section:
+        import contextlib
+        import sys
+
+        from dbtune.bench import BenchOptions, run_scenario, summary_section
+        from dbtune.bench.replicas.report import hit_ratios, ratio
+
+        options = BenchOptions(
+            quick=True, runs=1, duration_s=5, settings={"points": "round-robin,affine"}
+        )
+        with contextlib.redirect_stdout(sys.stderr):  # pgbench-style lines are progress here
+            results = run_scenario(
+                "replicas",
+                ctx.out / "bench-replicas",
+                options=options,
+                progress=lambda line: progress(f"  {line}"),
+            )
+        points = {point["id"]: point for point in results["points"]}
+        ctx.data["replicas"] = {
+            "out": str(ctx.out / "bench-replicas"),
+            "ratio": ratio(results, "affine", "round-robin"),
+            "tps": {name: point["summary"]["tps"]["median"] for name, point in points.items()},
+            "hit_ratio": {name: hit_ratios(point) for name, point in points.items()},
+            "memory_limits": results["data"]["memory_limits"],
+        }
+        section: Section = summary_section(results)
+        return section

@@ -50,6 +50,23 @@ def summary_section(data: dict[str, Any]) -> Section:
         now = sum(t.get("bytes_now", 0) for t in columns.get("tables", []))
         after = sum(t.get("bytes_after", 0) for t in columns.get("tables", []))
         rows.append(["table heap after column slimming", f"{_mb(now)} -> {_mb(after)}"])
+    replicas = data.get("replicas")
+    if replicas and replicas.get("ratio"):
+        rows.append(["replica reads, table-affine vs round-robin", _replicas(replicas)])
     if not rows:
         return section.add(Paragraph("No step produced results."))
     return section.add(Table(["", "result"], rows, numeric=False))
+
+
+def _replicas(found: dict[str, Any]) -> str:
+    tps, hits = found["tps"], found["hit_ratio"]
+
+    def low(name: str) -> str:
+        values = hits.get(name) or {}
+        return f"{min(values.values()):.3f}" if values else "n/a"
+
+    bound = "memory cgroups" if found.get("memory_limits") else "shared_buffers only"
+    return (
+        f"{tps['affine']:,.0f} vs {tps['round-robin']:,.0f} tps ({found['ratio']:.1f}x); "
+        f"buffer hit ratio {low('affine')} vs {low('round-robin')} ({bound})"
+    )

@@ -20,7 +20,7 @@ def test_demo_writes_report_with_per_page_counts(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = subprocess.run(
         [sys.executable, "-m", "dbtune", "demo", "--out", str(out), "--scale", "0.05"]
-        + ["--replicas", "1", "--skip", "bench"],
+        + ["--replicas", "1", "--skip", "bench", "--skip", "replicas"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -57,3 +57,23 @@ def test_summary_lists_only_steps_that_ran() -> None:
     labels = [row[0] for row in table.rows]
     assert labels == ["queries on the shop's pages", "N+1 patterns, each with its fix"]
     assert "10 as written -> 2 with the fixes" in str(table.rows[0][1])
+
+
+def test_summary_shows_replica_hit_ratios() -> None:
+    replicas = {
+        "ratio": 4.16,
+        "tps": {"affine": 12821.0, "round-robin": 3084.0},
+        "hit_ratio": {
+            "affine": {"replica1": 0.9984, "replica2": 0.998},
+            "round-robin": {"replica1": 0.8682, "replica2": 0.8679},
+        },
+        "memory_limits": True,
+    }
+    (table,) = summary_section({"replicas": replicas}).blocks
+    assert isinstance(table, Table)
+    assert table.rows == [
+        [
+            "replica reads, table-affine vs round-robin",
+            "12,821 vs 3,084 tps (4.2x); buffer hit ratio 0.998 vs 0.868 (memory cgroups)",
+        ]
+    ]
