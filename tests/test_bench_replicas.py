@@ -153,3 +153,17 @@ def test_memory_limit_needs_a_cgroup(lab: Any) -> None:
     assert not lab.memory_limits_active  # the session lab runs without limits
     with pytest.raises(LabError, match="runs without a memory cgroup"):
         lab.set_memory_limit("replica1", "100MB")
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [(None, round(48 * 2**20 * 1.1) + 32 * 2**20), ("", None), ("100MB", 100 * 2**20)],
+    ids=["default", "none", "given"],
+)
+def test_memory_limit_setting(tmp_path: Path, given: str | None, expected: int | None) -> None:
+    from dbtune.bench.context import BenchContext
+    from dbtune.bench.replicas.scenario import Plan
+
+    settings = {} if given is None else {"memory_limit": given}
+    ctx = BenchContext(out=tmp_path, options=BenchOptions(quick=True, settings=settings))
+    assert Plan.from_context(ctx).memory_limit == expected

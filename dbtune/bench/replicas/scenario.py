@@ -46,7 +46,8 @@ REPLICAS = ("replica1", "replica2")
 @dataclass
 class Plan:
     shared_buffers: int
-    memory_limit: int
+    memory_limit: int | None
+    """``None`` (``--set memory_limit=``): no cgroup, ``shared_buffers`` bounds only."""
     tables: int
     working_set: float
     keys_per_read: int
@@ -66,9 +67,9 @@ class Plan:
         plan = cls(
             shared_buffers=buffers,
             memory_limit=(
-                dataset.parse_bytes(limit, "memory_limit")
-                if limit
-                else round(buffers * 1.1) + 32 * 2**20
+                round(buffers * 1.1) + 32 * 2**20
+                if limit is None
+                else (dataset.parse_bytes(limit, "memory_limit") if limit else None)
             ),
             tables=int(_number(s, "tables", "4")),
             working_set=_number(s, "working_set", "1.7"),
@@ -92,7 +93,7 @@ class Plan:
             raise DBTuneError("--set working_set is a multiple of shared_buffers in 0.2..8")
         if not 1 <= self.keys_per_read <= 1000:
             raise DBTuneError("--set keys_per_read must be between 1 and 1000")
-        if self.memory_limit <= self.shared_buffers + 8 * 2**20:
+        if self.memory_limit is not None and self.memory_limit <= self.shared_buffers + 8 * 2**20:
             raise DBTuneError("--set memory_limit must exceed shared_buffers by at least 8MB")
         if self.clients < 2 or self.clients % 2:
             raise DBTuneError("--clients must be an even number (split over two replicas)")
@@ -145,7 +146,9 @@ class Replicas(Scenario):
             "replicas",
             replicas=len(REPLICAS),
             shared_buffers=dataset.mb(plan.shared_buffers),
-            memory_limit=dataset.mb(plan.memory_limit * 4 + 64 * 2**20),
+            memory_limit=(
+                dataset.mb(plan.memory_limit * 4 + 64 * 2**20) if plan.memory_limit else None
+            ),
         )
         lab.create_database(BENCH_DATABASE)
         primary = ctx.add_server(lab_node_server("primary", lab, "primary"))
@@ -161,11 +164,14 @@ class Replicas(Scenario):
         ]
         points = measure_side_by_side(ctx, specs)
         table_bytes = round(per_row * rows)
-        memory = plan.memory_limit if limited else plan.shared_buffers
+        bound = plan.memory_limit if limited else None
+        memory = bound or plan.shared_buffers
         return {
             "parameters": {
                 "shared_buffers": dataset.mb(plan.shared_buffers),
-                "memory_limit": dataset.mb(plan.memory_limit) if limited else None,
+                "memory_limit": dataset.mb(plan.memory_limit)
+                if plan.memory_limit and limited
+                else None,
                 "tables": plan.tables,
                 "working_set": plan.working_set,
                 "keys_per_read": plan.keys_per_read,
@@ -207,7 +213,7 @@ class Replicas(Scenario):
         """Rows per table and measured bytes per row; tables already loaded are reused."""
         target = plan.working_set * plan.shared_buffers / plan.tables
         wanted = max(1000, round(target / BYTES_PER_ROW))
-        with dataset.load_connection(server, plan.memory_limit) as conn:
+        with dataset.load_connection(server, plan.memory_limit or 4 * plan.shared_buffers) as conn:
             for table in tables:
                 if dataset.table_rows(conn, table) == wanted:
                     ctx.progress(f"reusing {table} ({wanted:,} rows)")
@@ -234,6 +240,9 @@ class Replicas(Scenario):
         """Tighten every node's memory cgroup to the plan's limit; whether all now have it."""
         from dbtune.errors import LabError
 
+        if plan.memory_limit is None:
+            ctx.note("no memory limit asked (--set memory_limit=): shared_buffers bounds only")
+            return False
         if not lab.memory_limits_active:
             ctx.note("memory limits not in force (no usable cgroup): shared_buffers bounds only")
             return False
