@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,8 @@ class RequestReport:
     path: str
     queries: list[Any] = field(default_factory=list)
     findings: list[Any] = field(default_factory=list)
+    response: HttpResponseBase | None = None
+    """Set once the view has returned, before the hooks exit; ``None`` if it raised."""
 
     @property
     def duration(self) -> float:
@@ -43,14 +45,29 @@ class RequestHook:
 
     Contract: :meth:`scope` is called once per request, before the view; the returned
     context manager is entered around the view and exited after the response exists (also
-    when the view raises). On exit it may append findings to ``report.findings``. It must
-    not issue queries of its own, print, or change what the view returns.
+    when the view raises), with ``report.response`` set. On exit it may append findings to
+    ``report.findings`` and set cookies or headers on ``report.response``. It must not
+    print, replace the response or change its content, and should not query the database
+    (a hook whose carrier needs it, like a session, says so). On the async path
+    :meth:`ascope` is used instead; override it only to do I/O off the event loop.
     """
 
     def scope(
         self, request: HttpRequest, report: RequestReport
     ) -> contextlib.AbstractContextManager[Any]:
         raise NotImplementedError
+
+    def ascope(
+        self, request: HttpRequest, report: RequestReport
+    ) -> contextlib.AbstractAsyncContextManager[Any]:
+        """The async path's scope: by default :meth:`scope`, entered on the event loop."""
+        return _entered(self.scope(request, report))
+
+
+@contextlib.asynccontextmanager
+async def _entered(scope: contextlib.AbstractContextManager[Any]) -> AsyncIterator[None]:
+    with scope:
+        yield
 
 
 _HOOKS: list[type[RequestHook]] = []
@@ -84,7 +101,7 @@ class DBTuneMiddleware:
             return self.get_response(request)
         report = RequestReport(path=request.path)
         with self._scopes(request, report):
-            response = self.get_response(request)
+            response = report.response = self.get_response(request)
         self._finish(request, response, report)
         return response
 
@@ -93,8 +110,8 @@ class DBTuneMiddleware:
         if not conf.enabled():
             return await get_response(request)
         report = RequestReport(path=request.path)
-        with self._scopes(request, report):
-            response = await get_response(request)
+        async with self._ascopes(request, report):
+            response = report.response = await get_response(request)
         self._finish(request, response, report)
         return response
 
@@ -107,6 +124,17 @@ class DBTuneMiddleware:
             report.queries = stack.enter_context(capture_queries(scope="context"))
             for hook in _HOOKS:
                 stack.enter_context(hook().scope(request, report))
+            yield
+
+    @contextlib.asynccontextmanager
+    async def _ascopes(self, request: HttpRequest, report: RequestReport) -> AsyncIterator[None]:
+        from dbtune.capture import capture_queries
+
+        request.dbtune = report  # type: ignore[attr-defined]  # per-request annotation
+        async with contextlib.AsyncExitStack() as stack:
+            report.queries = stack.enter_context(capture_queries(scope="context"))
+            for hook in _HOOKS:
+                await stack.enter_async_context(hook().ascope(request, report))
             yield
 
     def _finish(

@@ -94,3 +94,35 @@ def test_registered_hook_wraps_each_request(books: None) -> None:
         middleware._HOOKS.remove(CountingHook)
     assert seen == [("/books/", 4)]
     assert "seen" in response.wsgi_request.dbtune.findings
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["sync", "async"])
+def test_hooks_see_the_response_on_both_paths(books: None, path: str) -> None:
+    entered: list[str] = []
+
+    class HeaderHook(middleware.RequestHook):
+        def scope(self, request: Any, report: middleware.RequestReport) -> Any:
+            @contextlib.contextmanager
+            def wrapped() -> Iterator[None]:
+                entered.append("scope")
+                yield
+                assert report.response is not None
+                report.response["X-Hook"] = "seen"
+
+            return wrapped()
+
+        def ascope(self, request: Any, report: middleware.RequestReport) -> Any:
+            entered.append("ascope")
+            return super().ascope(request, report)
+
+    middleware.register_hook(HeaderHook)
+    try:
+        if path == "sync":
+            response = Client().get("/books/")
+        else:
+            response = async_to_sync(AsyncClient().get)("/books-async/")
+    finally:
+        middleware._HOOKS.remove(HeaderHook)
+    assert response["X-Hook"] == "seen"
+    assert entered == (["scope"] if path == "sync" else ["ascope", "scope"])
