@@ -69,9 +69,10 @@ def test_dump_and_load_carry_tokens_to_another_context() -> None:
         {"lsn": "x"},
         {"lsn": {"t": ["nope", 1]}},
         {"lsn": {"t": []}},
+        {"lsn": {"t": {"lsn": "0/1"}}},
         {"pinned_until": True},
     ],
-    ids=["none", "str", "lsn-str", "bad-lsn", "short", "bool-pin"],
+    ids=["none", "str", "lsn-str", "bad-lsn", "short", "dict-entry", "bool-pin"],
 )
 def test_load_ignores_malformed_input(data: Any) -> None:
     tokens.load(data)

@@ -4,8 +4,8 @@ State lives in a :class:`contextvars.ContextVar` holding an immutable snapshot, 
 request, task or thread sees only its own writes and a copied context never shares
 mutations with its parent. Expiry uses wall-clock time (``time.time``) so that
 :func:`dump` output stays meaningful when :func:`load` runs in another process, e.g. the
-next request of the same user. Carrying the dump in a signed cookie is left to a later
-middleware integration.
+next request of the same user, which :mod:`dbtune.routing.carrier` arranges through the
+middleware (a signed cookie or the session).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def load(data: Any) -> None:
     for table, entry in entries.items() if isinstance(entries, dict) else ():
         try:
             value, expires = parse_lsn(str(entry[0])), float(entry[1])
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, LookupError):
             continue
         if str(table) not in merged or merged[str(table)][0] < value:
             merged[str(table)] = (value, expires)
