@@ -23,3 +23,6 @@ class DBTuneConfig(AppConfig):
         from dbtune.nplusone.integration import install as install_nplusone
 
         install_nplusone()
+        from dbtune.routing.carrier import install as install_read_your_writes
+
+        install_read_your_writes()

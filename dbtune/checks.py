@@ -10,15 +10,19 @@ lists every id, and ``tests/test_checks.py`` has one test per id.
 - ``dbtune.E005`` a database alias that is not in ``DATABASES``
 - ``dbtune.E006`` an ``NPLUSONE.ALLOW`` pattern that matches no model relation
   (registered from :mod:`dbtune.nplusone.checks`)
+- ``dbtune.E007`` ``READ_YOUR_WRITES_CARRIER`` is ``"session"`` but Django's
+  ``SessionMiddleware`` does not run before ``DBTuneMiddleware``
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from django.core.checks import CheckMessage, Error, register
+from django.utils.module_loading import import_string
 
 from dbtune import conf
 
@@ -96,6 +100,55 @@ def _values(effective: dict[str, Any]) -> Iterator[CheckMessage]:
     yield from _at_least("ROUTING.MAX_LAG_SECONDS", routing["MAX_LAG_SECONDS"], 0)
     yield from _at_least("ROUTING.MONITOR_INTERVAL", routing["MONITOR_INTERVAL"], 0.05)
     yield from _at_least("ROUTING.READ_YOUR_WRITES_WINDOW", routing["READ_YOUR_WRITES_WINDOW"], 0)
+    carrier = routing["READ_YOUR_WRITES_CARRIER"]
+    yield from _choice("ROUTING.READ_YOUR_WRITES_CARRIER", carrier, conf.RYW_CARRIERS)
+    if not _COOKIE_NAME.fullmatch(routing["READ_YOUR_WRITES_COOKIE"]):
+        yield Error(
+            f"DBTUNE['ROUTING.READ_YOUR_WRITES_COOKIE'] is "
+            f"{routing['READ_YOUR_WRITES_COOKIE']!r}, which is not a valid cookie name.",
+            hint="Use letters, digits, '_' or '-', e.g. 'dbtune_ryw'.",
+            id="dbtune.E004",
+        )
+    if carrier == "session":
+        yield from _session_middleware()
+
+
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""RFC 6265 ``token``: what a cookie name may contain."""
+_SESSIONS = "django.contrib.sessions.middleware.SessionMiddleware"
+_DBTUNE = "dbtune.middleware.DBTuneMiddleware"
+
+
+def _position(middleware: list[str], base: str) -> int | None:
+    """Index of the first entry that is ``base`` or a subclass of it; ``None`` if none."""
+    wanted = import_string(base)
+    for index, path in enumerate(middleware):
+        try:
+            found = path == base or issubclass(import_string(path), wanted)
+        except (ImportError, TypeError):
+            continue
+        if found:
+            return index
+    return None
+
+
+def _session_middleware() -> Iterator[CheckMessage]:
+    from django.conf import settings
+
+    middleware = [str(path) for path in getattr(settings, "MIDDLEWARE", None) or ()]
+    sessions, dbtune = _position(middleware, _SESSIONS), _position(middleware, _DBTUNE)
+    if sessions is None or (dbtune is not None and dbtune < sessions):
+        yield Error(
+            "DBTUNE['ROUTING.READ_YOUR_WRITES_CARRIER'] is 'session', but "
+            + (
+                "SessionMiddleware is not in MIDDLEWARE."
+                if sessions is None
+                else "DBTuneMiddleware comes before SessionMiddleware in MIDDLEWARE."
+            ),
+            hint=f"List {_SESSIONS!r} before {_DBTUNE!r} in MIDDLEWARE, or use the "
+            "'cookie' carrier.",
+            id="dbtune.E007",
+        )
 
 
 def _aliases_named(effective: dict[str, Any]) -> Iterator[tuple[str, str]]:

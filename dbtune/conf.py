@@ -18,6 +18,7 @@ from typing import Any
 
 NPLUSONE_ACTIONS = ("log", "warn", "raise")
 RYW_MODES = ("lsn", "pin", "off")
+RYW_CARRIERS = ("cookie", "session", "none")
 
 DEFAULTS: dict[str, Any] = {
     "ENABLED": True,
@@ -42,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
         "MAX_LAG_SECONDS": 5.0,
         "READ_YOUR_WRITES": "lsn",
         "READ_YOUR_WRITES_WINDOW": 10.0,
+        "READ_YOUR_WRITES_CARRIER": "cookie",
+        "READ_YOUR_WRITES_COOKIE": "dbtune_ryw",
         "MONITOR_INTERVAL": 1.0,
     },
 }
@@ -66,6 +69,8 @@ EXPECTED_TYPES: dict[str, tuple[type, ...]] = {
     "ROUTING.MAX_LAG_SECONDS": (int, float),
     "ROUTING.READ_YOUR_WRITES": (str,),
     "ROUTING.READ_YOUR_WRITES_WINDOW": (int, float),
+    "ROUTING.READ_YOUR_WRITES_CARRIER": (str,),
+    "ROUTING.READ_YOUR_WRITES_COOKIE": (str,),
     "ROUTING.MONITOR_INTERVAL": (int, float),
 }
 """Dotted key -> accepted Python types; the checks report anything else by this table."""
@@ -159,6 +164,26 @@ def routing_view() -> Mapping[str, Any]:
     For the router's per-query path, where copying the section on every call shows.
     """
     return MappingProxyType(get()["ROUTING"])
+
+
+@dataclass(frozen=True)
+class ReadYourWritesSettings:
+    mode: str
+    window: float
+    carrier: str
+    cookie: str
+
+
+def read_your_writes() -> ReadYourWritesSettings:
+    """The ``READ_YOUR_WRITES*`` settings; an invalid choice reads as its default."""
+    section, defaults = get()["ROUTING"], DEFAULTS["ROUTING"]
+    mode, carrier = section["READ_YOUR_WRITES"], section["READ_YOUR_WRITES_CARRIER"]
+    return ReadYourWritesSettings(
+        mode=mode if mode in RYW_MODES else defaults["READ_YOUR_WRITES"],
+        window=max(0.0, float(section["READ_YOUR_WRITES_WINDOW"])),
+        carrier=carrier if carrier in RYW_CARRIERS else defaults["READ_YOUR_WRITES_CARRIER"],
+        cookie=section["READ_YOUR_WRITES_COOKIE"] or defaults["READ_YOUR_WRITES_COOKIE"],
+    )
 
 
 def middleware() -> dict[str, Any]:

@@ -87,6 +87,9 @@ def test_e003_wrong_type(value: dict[str, Any]) -> None:
         pytest.param({"NPLUSONE": {"THRESHOLD": 1}}, id="threshold-low"),
         pytest.param({"ROUTING": {"READ_YOUR_WRITES": "session"}}, id="ryw-mode"),
         pytest.param({"ROUTING": {"MAX_LAG_SECONDS": -1}}, id="negative-lag"),
+        pytest.param({"ROUTING": {"READ_YOUR_WRITES_CARRIER": "header"}}, id="ryw-carrier"),
+        pytest.param({"ROUTING": {"READ_YOUR_WRITES_COOKIE": "ryw token"}}, id="cookie-name"),
+        pytest.param({"ROUTING": {"READ_YOUR_WRITES_COOKIE": ""}}, id="cookie-empty"),
     ],
 )
 def test_e004_bad_value(value: dict[str, Any]) -> None:
@@ -116,6 +119,27 @@ def test_e005_hint_names_close_alias() -> None:
     assert '"default"' in (message.hint or "")
 
 
+SESSIONS = "django.contrib.sessions.middleware.SessionMiddleware"
+DBTUNE_MIDDLEWARE = "dbtune.middleware.DBTuneMiddleware"
+
+
+@pytest.mark.parametrize(
+    ("middleware", "ids"),
+    [
+        pytest.param([SESSIONS, DBTUNE_MIDDLEWARE], [], id="sessions-first"),
+        pytest.param([DBTUNE_MIDDLEWARE], ["dbtune.E007"], id="no-sessions"),
+        pytest.param([DBTUNE_MIDDLEWARE, SESSIONS], ["dbtune.E007"], id="sessions-after"),
+    ],
+)
+def test_e007_session_carrier_needs_session_middleware(
+    middleware: list[str], ids: list[str]
+) -> None:
+    value = {"ROUTING": {"READ_YOUR_WRITES_CARRIER": "session"}}
+    with override_settings(MIDDLEWARE=middleware):
+        assert _ids(value) == ids
+        assert _ids({"ROUTING": {"READ_YOUR_WRITES_CARRIER": "cookie"}}) == []
+
+
 def test_invalid_values_fall_back_to_defaults_at_runtime() -> None:
     from dbtune import conf
 
@@ -123,6 +147,8 @@ def test_invalid_values_fall_back_to_defaults_at_runtime() -> None:
         settings = conf.nplusone()
     assert settings.threshold == 2
     assert settings.action == "warn"
+    with override_settings(DBTUNE={"ROUTING": {"READ_YOUR_WRITES_CARRIER": "header"}}):
+        assert conf.read_your_writes().carrier == "cookie"
 
 
 def test_conf_cache_follows_override_settings() -> None:
