@@ -146,7 +146,7 @@ def _run_case(name: str, key: str, block: Callable[[], Any], want: str, rounds: 
 
 
 def _lookup_us(rounds: int) -> float:
-    """Median us of one ``connections[alias]`` lookup (for context: a decision makes two)."""
+    """Median us of one ``connections[alias]`` lookup (for context: a decision makes one)."""
     import statistics
     import time
 
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "OK" if result["ok"] else "MISSED"
         print(f"  {result['name']}: direct {us['a']:.2f}, ConnectionRouter {us['b']:.2f} {verdict}")
     print(f"  (one django.db.connections[alias] lookup: {lookup:.2f} us; a replica decision")
-    print("   makes two: the primary's atomic-block check and the replica's open connection)")
+    print("   makes one, the primary's atomic-block check)")
     if args.json:
         import json
 

@@ -86,6 +86,7 @@ def test_pin_expires() -> None:
     assert not tokens.pinned()
 
 
+@pytest.mark.django_db(databases=["default", "other"], transaction=True)
 def test_decisions_without_network(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger="dbtune.routing"):
         assert replica_for("testapp_author") == "other"

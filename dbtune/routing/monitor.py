@@ -9,6 +9,7 @@ its lag is below half that (hysteresis, so a replica hovering at the limit does 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -70,6 +71,8 @@ class ReplicaMonitor:
         self._lag: dict[str, float | None] = {}
         self._replay: dict[str, tuple[float, int]] = {}
         self._thread: threading.Thread | None = None
+        self._running_in = 0
+        """pid of the process whose polling thread runs (a fork has no thread: restart)."""
         self._stop = threading.Event()
 
     def healthy(self, alias: str) -> bool:
@@ -167,19 +170,27 @@ class ReplicaMonitor:
 
     def ensure_started(self) -> None:
         """Start the daemon polling thread once; cheap to call on every routing decision."""
-        if self._thread is not None and self._thread.is_alive():
+        if self._running_in == os.getpid():
             return
         with self._lock:
+            if self._running_in not in (0, os.getpid()):
+                # Forked: the parent's thread did not come along, and its connections
+                # share sockets with the parent; forget them without closing.
+                self._connections = {}
+                self._thread = None
             if self._thread is not None and self._thread.is_alive():
+                self._running_in = os.getpid()
                 return
             self._stop.clear()
             self._thread = threading.Thread(
                 target=self._run, name="dbtune-replica-monitor", daemon=True
             )
             self._thread.start()
+            self._running_in = os.getpid()
 
     def stop(self) -> None:
         self._stop.set()
+        self._running_in = 0
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout=5)

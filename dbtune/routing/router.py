@@ -11,6 +11,7 @@ last write to ``t``; none qualifies -> primary. Writes always go to the primary.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -38,30 +39,34 @@ def choose(table: str) -> str:
     """The alias a read of ``table`` should use right now, per the module's decision order."""
     options = conf.routing_view()
     primary = str(options["PRIMARY"])
+    debug = logger.isEnabledFor(logging.DEBUG)
     reason = _primary_reason(primary, str(options["READ_YOUR_WRITES"]))
     if reason:
-        logger.debug("read %s -> %s (%s)", table, primary, reason)
+        if debug:
+            logger.debug("read %s -> %s (%s)", table, primary, reason)
         return primary
     candidates = options["AFFINITY"].get(table, options["DEFAULT_REPLICAS"])
     token = tokens.lsn_for(table) if options["READ_YOUR_WRITES"] == "lsn" else None
     for alias in candidates:
+        skip = ""
         if not MONITOR.healthy(alias):
-            logger.debug("read %s: skip %s (down)", table, alias)
+            skip = "down"
+        elif token is not None and (MONITOR.replay_lsn(alias) or 0) < token:
+            skip = "behind own write"
+        elif not _connectable(alias):
+            skip = "cannot connect"
+        if skip:
+            if debug:
+                logger.debug("read %s: skip %s (%s)", table, alias, skip)
             continue
-        if token is not None:
-            replayed = MONITOR.replay_lsn(alias)
-            if replayed is None or replayed < token:
-                logger.debug("read %s: skip %s (behind own write)", table, alias)
-                continue
-        if not _connectable(alias):
-            logger.debug("read %s: skip %s (cannot connect)", table, alias)
-            continue
-        logger.debug("read %s -> %s", table, alias)
+        if debug:
+            logger.debug("read %s -> %s", table, alias)
         routed = ROUTED.get()
         if routed is not None:
             routed.append(alias)
         return str(alias)
-    logger.debug("read %s -> %s (no eligible replica)", table, primary)
+    if debug:
+        logger.debug("read %s -> %s (no eligible replica)", table, primary)
     return primary
 
 
@@ -83,22 +88,35 @@ def replica_for(table: str) -> str:
     return choose(table)
 
 
+_OPENED = threading.local()
+"""Per thread: alias -> the Django connection wrapper :func:`_connectable` last saw open."""
+
+
 def _connectable(alias: str) -> bool:
     """Open ``alias``'s connection in this thread if it is not open yet.
 
     A replica that refuses the connection is marked down and ``False`` returned, so the
     read goes to the next candidate instead of failing; an open connection costs nothing
     here (a broken one is handled when its query fails, by :mod:`~dbtune.routing.reroute`).
+    The wrapper seen open is remembered per thread, because ``connections[alias]`` alone
+    costs more than the rest of a routing decision; a remembered wrapper that has since
+    been closed falls back to the lookup.
     """
-    wrapper = connections[alias]
-    if wrapper.connection is not None:
+    seen: dict[str, Any] | None = getattr(_OPENED, "wrappers", None)
+    if seen is None:
+        seen = _OPENED.wrappers = {}
+    wrapper = seen.get(alias)
+    if wrapper is not None and wrapper.connection is not None:
         return True
-    try:
-        wrapper.ensure_connection()
-    except (OperationalError, InterfaceError) as exc:
-        logger.warning("replica %s refuses connections: %s", alias, str(exc).strip()[:200])
-        MONITOR.mark_down(alias)
-        return False
+    wrapper = connections[alias]
+    if wrapper.connection is None:
+        try:
+            wrapper.ensure_connection()
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning("replica %s refuses connections: %s", alias, str(exc).strip()[:200])
+            MONITOR.mark_down(alias)
+            return False
+    seen[alias] = wrapper
     return True
 
 
