@@ -223,6 +223,23 @@ class ColumnsStep(DemoStep):
         return section
 
 
+def _run_quietly(ctx: DemoContext, scenario: str, folder: str, options: Any = None) -> Any:
+    """Run a benchmark scenario into ``ctx.out/folder``, its stdout lines as progress."""
+    import contextlib
+    import sys
+
+    from dbtune.bench import run_scenario
+
+    with contextlib.redirect_stdout(sys.stderr):  # pgbench-style lines are progress here
+        return run_scenario(
+            scenario,
+            ctx.out / folder,
+            quick=True,
+            options=options,
+            progress=lambda line: progress(f"  {line}"),
+        )
+
+
 @register_step
 class BenchmarkStep(DemoStep):
     """A quick calibrate run: where hit ratio and latency change with data size vs memory."""
@@ -232,18 +249,9 @@ class BenchmarkStep(DemoStep):
     title = "benchmark: calibrate (quick)"
 
     def run(self, ctx: DemoContext) -> Section:
-        import contextlib
-        import sys
+        from dbtune.bench import summary_section
 
-        from dbtune.bench import run_scenario, summary_section
-
-        with contextlib.redirect_stdout(sys.stderr):  # pgbench-style lines are progress here
-            results = run_scenario(
-                "calibrate",
-                ctx.out / "bench",
-                quick=True,
-                progress=lambda line: progress(f"  {line}"),
-            )
+        results = _run_quietly(ctx, "calibrate", "bench")
         ctx.data["bench_calibrate"] = {"out": str(ctx.out / "bench")}
         section: Section = summary_section(results)
         return section
@@ -258,22 +266,13 @@ class ReplicasStep(DemoStep):
     title = "benchmark: table-affine vs round-robin replicas (quick)"
 
     def run(self, ctx: DemoContext) -> Section:
-        import contextlib
-        import sys
-
-        from dbtune.bench import BenchOptions, run_scenario, summary_section
+        from dbtune.bench import BenchOptions, summary_section
         from dbtune.bench.replicas.report import hit_ratios, ratio
 
         options = BenchOptions(
             quick=True, runs=1, duration_s=5, settings={"points": "round-robin,affine"}
         )
-        with contextlib.redirect_stdout(sys.stderr):  # pgbench-style lines are progress here
-            results = run_scenario(
-                "replicas",
-                ctx.out / "bench-replicas",
-                options=options,
-                progress=lambda line: progress(f"  {line}"),
-            )
+        results = _run_quietly(ctx, "replicas", "bench-replicas", options)
         points = {point["id"]: point for point in results["points"]}
         ctx.data["replicas"] = {
             "out": str(ctx.out / "bench-replicas"),
