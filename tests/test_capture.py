@@ -235,6 +235,43 @@ def test_listeners_only_get_params_they_asked_for(author: Author) -> None:
 
 
 @pytest.mark.django_db
+def test_params_digest_tells_parameter_sets_apart_without_values(author: Author) -> None:
+    """What a detector needs to tell repeated parameters apart, without keeping them."""
+    seen: list[QueryEvent] = []
+    with subscribe(seen.append, params_digest=True), capture_queries() as plain:
+        Author.objects.get(pk=author.pk)
+        Author.objects.get(pk=author.pk)
+        Author.objects.filter(pk=author.pk + 1).first()
+        with connection.cursor() as cursor:
+            cursor.executemany('INSERT INTO "testapp_tag" ("name") VALUES (%s)', iter([("a",)]))
+    first, again, other, many = seen
+    assert all(event.params is None for event in seen)
+    assert first.params_digest == again.params_digest != other.params_digest
+    assert many.params_digest == 0
+    assert [event.params_digest for event in plain] == [event.params_digest for event in seen]
+    with capture_queries() as alone:
+        Author.objects.get(pk=author.pk)
+    assert alone[0].params_digest is None
+
+
+@pytest.mark.parametrize(
+    ("params", "same"),
+    [
+        (None, None),
+        ((1, "a"), [1, "a"]),
+        ({"b": 2, "a": 1}, {"a": 1, "b": 2}),
+        (([1, 2],), ([1, 2],)),
+    ],
+    ids=["none", "tuple-list", "dict", "unhashable"],
+)
+def test_params_digest_of_every_shape(params: Any, same: Any) -> None:
+    from dbtune.capture.events import params_digest
+
+    assert params_digest(params) == params_digest(same)
+    assert params_digest(params) != params_digest((3,)) or params is None
+
+
+@pytest.mark.django_db
 def test_callsite_points_at_the_test_line() -> None:
     with capture_queries(stack=True) as queries:
         line = _line()

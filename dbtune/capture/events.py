@@ -41,6 +41,7 @@ class QueryEvent:
         "error",
         "many",
         "params",
+        "params_digest",
         "sql",
         "started",
         "thread_id",
@@ -60,11 +61,13 @@ class QueryEvent:
         error: str | None,
         location: _Location | None,
         frames: tuple[_Location, ...] | None,
+        params_digest: int | None = None,
     ) -> None:
         self.alias = alias
         self.vendor = vendor
         self.sql = sql
         self.params = params
+        self.params_digest = params_digest
         self.many = many
         self.duration = duration
         self.started = started
@@ -88,6 +91,7 @@ class QueryEvent:
             self.error,
             self._location,
             self._frames,
+            self.params_digest,
         )
         clone._label = self._label
         return clone
@@ -165,3 +169,24 @@ class QueryEvent:
     def __repr__(self) -> str:
         sql = self.sql if len(self.sql) <= 60 else self.sql[:57] + "..."
         return f"<QueryEvent {self.alias} {self.duration * 1000:.2f}ms {sql!r}>"
+
+
+def params_digest(params: Any) -> int:
+    """A hash that tells parameter sets apart without storing them (``0`` for ``None``).
+
+    Equal sets give equal digests; different sets almost always differ. Unhashable values
+    fall back to hashing their ``repr``.
+    """
+    if params is None:
+        return 0
+    if type(params) is tuple:
+        try:
+            return hash(params)
+        except TypeError:
+            return hash(repr(params))
+    try:
+        if isinstance(params, dict):
+            return hash(tuple(sorted(params.items())))
+        return hash(tuple(params))
+    except TypeError:
+        return hash(repr(params))

@@ -44,7 +44,16 @@ Listener = Callable[[QueryEvent], None]
 class Subscription:
     """A registered listener; pass it to :func:`unsubscribe` or use it as a context manager."""
 
-    __slots__ = ("active", "aliases", "callback", "keep_params", "scope", "scoped", "stack")
+    __slots__ = (
+        "active",
+        "aliases",
+        "callback",
+        "digest",
+        "keep_params",
+        "scope",
+        "scoped",
+        "stack",
+    )
 
     def __init__(
         self,
@@ -53,10 +62,12 @@ class Subscription:
         keep_params: bool,
         stack: bool,
         scope: CaptureScope,
+        digest: bool = False,
     ) -> None:
         self.callback = callback
         self.aliases = aliases
         self.keep_params = keep_params
+        self.digest = digest
         self.stack = stack
         self.scope = scope
         self.scoped = scope == "context"
@@ -131,6 +142,7 @@ def _rebuild() -> None:
         ),
         keep_params=keep_params,
         stack=stack,
+        digest=any(s.digest for s in _subscriptions),
     )
 
 
@@ -151,6 +163,7 @@ def subscribe(
     keep_params: bool = False,
     stack: bool = False,
     scope: CaptureScope = "process",
+    params_digest: bool = False,
 ) -> Subscription:
     """Call ``callback(event)`` after every query until :func:`unsubscribe`.
 
@@ -164,8 +177,12 @@ def subscribe(
     ``keep_params``: include parameter values in ``event.params`` (default: never stored).
     ``stack``: fill ``event.stack`` with every user frame, not just ``event.callsite``.
     ``scope``: see :data:`CaptureScope`.
+    ``params_digest``: fill ``event.params_digest`` (a hash of the parameters, not the
+    values; every listener sees it): all a detector needs to tell repeated parameters apart.
     """
-    subscription = Subscription(callback, _check_aliases(aliases), keep_params, stack, scope)
+    subscription = Subscription(
+        callback, _check_aliases(aliases), keep_params, stack, scope, params_digest
+    )
     if scope == "context":
         wrapper.scopes.set(wrapper.scopes.get() | {subscription})
     track_connections()

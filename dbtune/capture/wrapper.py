@@ -17,7 +17,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dbtune import callsite
-from dbtune.capture.events import QueryEvent
+from dbtune.capture.events import QueryEvent, params_digest
 
 if TYPE_CHECKING:
     from dbtune.capture.hub import Subscription
@@ -32,6 +32,7 @@ class Hub(NamedTuple):
     targets: tuple[tuple[Subscription, bool], ...]  # (listener, needs a stripped copy)
     keep_params: bool
     stack: bool
+    digest: bool = False
 
 
 current: Hub | None = None
@@ -79,6 +80,17 @@ def make_wrapper(alias: str, vendor: str) -> Wrapper:
                 frame: FrameType | None = sys._getframe(3)
             except ValueError:
                 frame = None
+            digest = None
+            if hub.digest:
+                if many:
+                    digest = 0
+                elif type(params) is tuple:  # params_digest(), inlined for the usual case
+                    try:
+                        digest = hash(params)
+                    except TypeError:
+                        digest = params_digest(params)
+                else:
+                    digest = params_digest(params)
             event = QueryEvent(
                 alias,
                 vendor,
@@ -91,6 +103,7 @@ def make_wrapper(alias: str, vendor: str) -> Wrapper:
                 error,
                 callsite.locate(frame),
                 callsite.user_frames(frame) if hub.stack else None,
+                digest,
             )
             failure = _deliver(hub, event, alias, thread_id)
             if failure is not None and error is None:
@@ -102,14 +115,18 @@ def make_wrapper(alias: str, vendor: str) -> Wrapper:
 def _deliver(hub: Hub, event: QueryEvent, alias: str, thread_id: int) -> Exception | None:
     """Hand ``event`` to every interested listener; return the first listener error."""
     failure: Exception | None = None
+    active: frozenset[Subscription] | None = None  # the context's scopes, read once
     busy.add(thread_id)
     try:
         for subscription, strip in hub.targets:
             aliases = subscription.aliases
             if not subscription.active or (aliases is not None and alias not in aliases):
                 continue
-            if subscription.scoped and subscription not in scopes.get():
-                continue
+            if subscription.scoped:
+                if active is None:
+                    active = scopes.get()
+                if subscription not in active:
+                    continue
             try:
                 subscription.callback(
                     event._stripped(subscription.keep_params, subscription.stack)
