@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.db.models import query as query_module
 from django.db.models.fields import related_descriptors as rd
 from django.template import Context, Template
@@ -283,3 +284,34 @@ def test_third_party_detectors_are_registered_like_built_ins(lib: Library) -> No
     finally:
         _DETECTORS.remove(QueryCounter)
     assert [(f.relation, f.count) for f in report.findings] == [("x.Y.z", 1)]
+
+
+@pytest.mark.parametrize("debug_cursor", [False, True], ids=["cursor", "debug-cursor"])
+def test_related_manager_queries_are_found_through_cursor_wrappers(
+    lib: Library, debug_cursor: bool
+) -> None:
+    """The listener finds a related manager's query from the compiler running it, also when
+    a cursor wrapper (Django's debug cursor) adds frames in between."""
+    connection.force_debug_cursor = debug_cursor
+    try:
+        with nplusone.detect(action="none") as report:
+            for author in Author.objects.all():
+                list(author.books.all())
+                author.books.filter(pages__gt=0).count()
+    finally:
+        connection.force_debug_cursor = False
+    assert sorted((f.kind, f.relation, f.fix, f.detector) for f in report.findings) == [
+        ("count_in_loop", "testapp.Author.books", 'annotate(n=Count("books"))', "orm"),
+        ("n+1", "testapp.Author.books", 'prefetch_related("books")', "orm"),
+    ]
+
+
+def test_no_compiler_class_is_hooked(lib: Library) -> None:
+    """Patching a compiler class would reset CPython's attribute caches of every compiler
+    on each block; related-manager queries are recognised without it."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    plain = SQLCompiler.__dict__["execute_sql"]
+    with nplusone.detect(action="none"):
+        list(lib.authors[0].books.all())
+        assert SQLCompiler.__dict__["execute_sql"] is plain

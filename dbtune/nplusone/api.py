@@ -97,7 +97,7 @@ class detect:  # noqa: N801  (used like a function: ``with detect() as report``)
         patches.acquire()
         try:
             self._subscription = subscribe(
-                session.on_query, aliases=self.aliases, keep_params=True, scope="context"
+                session.on_query, aliases=self.aliases, params_digest=True, scope="context"
             )
         except BaseException:
             patches.release()

@@ -4,9 +4,10 @@ Each replacement calls the original unchanged and only observes: it tags rows, m
 querysets and records which relation a lazy load loads (the ``LOAD`` context variable).
 With no session in the current context every wrapper goes straight to the original.
 Which ORM operation ran a query is read from the stack by the listener, and only when a
-new group needs it, so no operation wrapper sits on every query's path; the compiler hook
-is applied only once a block uses a related manager. :mod:`.patches` applies and removes
-the hooks; the relation descriptor hooks live in :mod:`.relations`.
+new group needs it, so no operation wrapper sits on every query's path; so is the related
+manager a query comes from (:func:`compiler_load`), so no compiler class is hooked.
+:mod:`.patches` applies and removes the hooks; the relation descriptor hooks live in
+:mod:`.relations`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any
 
-from django.db.models.sql.constants import GET_ITERATOR_CHUNK_SIZE, MULTI, SINGLE
+from django.db.models.sql.compiler import SQLCompiler, SQLDeleteCompiler, SQLUpdateCompiler
+from django.db.models.sql.constants import SINGLE
 
 from dbtune.nplusone import sites, tagging
 from dbtune.nplusone.state import (
     LOAD,
+    MANAGERS,
     SESSIONS,
     SITE_KEY,
     SOURCE_KEY,
@@ -28,11 +32,12 @@ from dbtune.nplusone.state import (
     Load,
     Site,
     Source,
-    label,
-    tag_of,
+    load_of,
 )
 
 Factory = Callable[[Any], Any]
+_EXECUTE_SQL = sites.code_of(SQLCompiler.execute_sql)
+_WRITES = (SQLDeleteCompiler, SQLUpdateCompiler)
 
 
 def model_iterable_iter(original: Any) -> Any:
@@ -46,7 +51,8 @@ def model_iterable_iter(original: Any) -> Any:
         try:
             for obj in rows:
                 if tag is None:
-                    tag = tagging.lazy_single_tag(self.queryset)
+                    if LOAD.get() is not None:
+                        tag = tagging.lazy_single_tag(self.queryset)
                     if tag is None:
                         batch = tagging.open_batch(self.queryset, sessions)
                         tag = batch.root_tag()
@@ -58,8 +64,9 @@ def model_iterable_iter(original: Any) -> Any:
                         tagging.walk_selected(tag, obj, tree)
                 obj._state.__dict__[TAG_KEY] = tag
                 yield obj
-        finally:
+        except BaseException:
             rows.close()
+            raise
 
     return functools.wraps(original)(__iter__)
 
@@ -67,7 +74,9 @@ def model_iterable_iter(original: Any) -> Any:
 def manager_get_queryset(original: Any) -> Any:
     def get_queryset(self: Any) -> Any:
         queryset = original(self)
-        if SESSIONS.get() and LOAD.get() is None:  # lazy loads are never roots of a fix
+        # Lazy loads are never roots of a fix; related managers mark their own querysets,
+        # from a frame closer to the user's (see relations.related_get_queryset).
+        if SESSIONS.get() and LOAD.get() is None and type(self) not in MANAGERS:
             meta = getattr(getattr(queryset, "_query", None), "__dict__", None)
             if meta is not None and SITE_KEY not in meta:
                 meta[SITE_KEY] = Site(sites.construction(sys._getframe(1)))
@@ -76,37 +85,37 @@ def manager_get_queryset(original: Any) -> Any:
     return functools.wraps(original)(get_queryset)
 
 
-def compiler_execute_sql(original: Any) -> Any:
-    """Queries of related managers (``author.books.all()``) load that relation.
+_COMPILER_HOPS = 4
+"""Frames between a cursor's caller and ``SQLCompiler.execute_sql`` that are searched:
+cursor wrappers (``DEBUG``'s ``CursorDebugWrapper``, a toolbar's) sit in between."""
 
-    Applied only once a block has met a related manager (see
-    :func:`~dbtune.nplusone.patches.patch_manager_class`): until then no query can be one.
+
+def compiler_load(frame: FrameType | None) -> Load | None:
+    """A :class:`Load` if the query being run at ``frame`` (the cursor's caller) is one of
+    a related manager's (``author.books.all()``), found from the compiler running it.
+
+    Read by the listener instead of hooking ``SQLCompiler.execute_sql``: replacing an
+    attribute of that class on every block would invalidate CPython's attribute caches of
+    every compiler class twice per request, which costs more than this lookup. Only called
+    once a block has met a related manager (see :data:`~dbtune.nplusone.state.MANAGERS`);
+    until then no query can be one. The frames are the capture wrapper's, already
+    materialised by its call-site walk.
     """
-    from django.db.models.sql.compiler import SQLDeleteCompiler, SQLUpdateCompiler
-
-    writes = (SQLDeleteCompiler, SQLUpdateCompiler)
-
-    def execute_sql(
-        self: Any,
-        result_type: Any = MULTI,
-        chunked_fetch: bool = False,
-        chunk_size: int = GET_ITERATOR_CHUNK_SIZE,
-    ) -> Any:
-        marked = self.query.__dict__
-        if (SOURCE_KEY not in marked and "inner_query" not in marked) or isinstance(self, writes):
-            return original(self, result_type, chunked_fetch, chunk_size)
-        load = None
-        if SESSIONS.get() and LOAD.get() is None:
-            load = relation_load(self.query, result_type)
-        if load is None:
-            return original(self, result_type, chunked_fetch, chunk_size)
-        token = LOAD.set(load)
-        try:
-            return original(self, result_type, chunked_fetch, chunk_size)
-        finally:
-            LOAD.reset(token)
-
-    return functools.wraps(original)(execute_sql)
+    for _ in range(_COMPILER_HOPS):
+        if frame is None:
+            return None
+        if frame.f_code is _EXECUTE_SQL:
+            local = frame.f_locals
+            compiler = local.get("self")
+            query = getattr(compiler, "query", None)
+            marked = getattr(query, "__dict__", ())
+            if (SOURCE_KEY not in marked and "inner_query" not in marked) or isinstance(
+                compiler, _WRITES
+            ):
+                return None
+            return relation_load(query, local.get("result_type"))
+        frame = frame.f_back
+    return None
 
 
 def relation_load(query: Any, result_type: Any) -> Load | None:
@@ -147,16 +156,19 @@ def deferred_get(original: Any) -> Any:
     Hooked on ``DeferredAttribute`` rather than ``Model.refresh_from_db``: patching
     ``Model`` would invalidate CPython's attribute caches of every model class, twice per
     block. Loaded values live in ``instance.__dict__``, so this runs only on a miss (and on
-    every read of a foreign key's ``*_id``, which returns at the first test).
+    every read of a foreign key's ``*_id``, which returns the value as Django would, at
+    the first test).
     """
 
     def __get__(self: Any, instance: Any, cls: Any = None) -> Any:
-        if instance is None or self.field.attname in instance.__dict__ or not SESSIONS.get():
+        if instance is not None:
+            data = instance.__dict__
+            name = self.field.attname
+            if name in data:  # Django's own fast path, without a second call
+                return data[name]
+        if instance is None or not SESSIONS.get():
             return original(self, instance, cls)
-        name = self.field.attname
-        token = LOAD.set(
-            Load("deferred", tag_of(instance), label(type(instance)), name, "deferred")
-        )
+        token = LOAD.set(load_of("deferred", instance, name, "deferred"))
         try:
             return original(self, instance, cls)
         finally:

@@ -16,6 +16,7 @@ import threading
 from typing import Any, NamedTuple
 
 from dbtune.nplusone import hooks, relations
+from dbtune.nplusone.state import MANAGERS
 
 _MARK = "__dbtune_hook__"
 
@@ -30,7 +31,7 @@ class Patch(NamedTuple):
 _lock = threading.RLock()
 _users = 0
 _applied: list[Patch] = []
-_classes: set[type] = set()
+_classes = MANAGERS
 _table: list[tuple[Any, str, hooks.Factory]] = []
 _made: dict[tuple[Any, str, Any], Any] = {}
 """Replacements already built, by (owner, attribute, original): re-applying the hooks for
@@ -100,10 +101,6 @@ def patch_manager_class(klass: type, name: str) -> None:
     with _lock:
         if _users == 0 or klass in _classes:
             return
-        if not _classes:
-            from django.db.models.sql.compiler import SQLCompiler
-
-            _apply(SQLCompiler, "execute_sql", hooks.compiler_execute_sql)
         _classes.add(klass)
         _apply(klass, "get_queryset", _related_queryset(name))
         for op in ("count", "exists"):

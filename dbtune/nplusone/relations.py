@@ -9,14 +9,30 @@ Related-manager classes are made by Django per relation; :func:`reverse_many_get
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from django.db.models import query as query_module
 
-from dbtune.nplusone import tagging
+from dbtune.nplusone import sites, tagging
 from dbtune.nplusone.hooks import Factory, loading
-from dbtune.nplusone.state import LOAD, SESSIONS, SOURCE_KEY, TAG_KEY, Load, Source, label, tag_of
+from dbtune.nplusone.state import (
+    LABELS,
+    LOAD,
+    MANAGERS,
+    SESSIONS,
+    SITE_KEY,
+    SOURCE_KEY,
+    TAG_KEY,
+    Load,
+    Site,
+    Source,
+    Tag,
+    label,
+    load_of,
+    tag_of,
+)
 
 
 def _unwrapped(function: Any) -> Any:
@@ -44,7 +60,9 @@ def _touch(instance: Any, name: str) -> None:
 def forward_get(original: Any) -> Any:
     def __get__(self: Any, instance: Any, cls: Any = None) -> Any:
         if instance is not None and SESSIONS.get():
-            _touch(instance, self.field.name)
+            tag = instance._state.__dict__.get(TAG_KEY)  # _touch(), inlined
+            if tag is not None and tag.eager_root is not None:
+                tagging.touch(tag, self.field.name, PREFETCH_CODES, depth=2)
         return original(self, instance, cls)
 
     return functools.wraps(original)(__get__)
@@ -54,7 +72,7 @@ def forward_get_object(original: Any) -> Any:
     def get_object(self: Any, instance: Any) -> Any:
         if not SESSIONS.get():
             return original(self, instance)
-        token = LOAD.set(Load("fk", tag_of(instance), label(type(instance)), self.field.name))
+        token = LOAD.set(load_of("fk", instance, self.field.name))
         try:
             return original(self, instance)
         finally:
@@ -71,7 +89,7 @@ def reverse_one_to_one_get(original: Any) -> Any:
         _touch(instance, name)
         if self.related.is_cached(instance):
             return original(self, instance, cls)
-        token = LOAD.set(Load("rev_o2o", tag_of(instance), label(type(instance)), name))
+        token = LOAD.set(load_of("rev_o2o", instance, name))
         try:
             return original(self, instance, cls)
         finally:
@@ -107,9 +125,12 @@ def reverse_many_get(on_manager: Callable[[type, str], None]) -> Factory:
             manager = original(self, instance, cls)
             if instance is None or not SESSIONS.get():
                 return manager
-            name = _many_accessor(self)
-            _touch(instance, name)
-            on_manager(type(manager), name)
+            name = _ACCESSORS.get(self) or _many_accessor(self)
+            tag = instance._state.__dict__.get(TAG_KEY)  # _touch(), inlined
+            if tag is not None and tag.eager_root is not None:
+                tagging.touch(tag, name, PREFETCH_CODES, depth=2)
+            if type(manager) not in MANAGERS:
+                on_manager(type(manager), name)
             return manager
 
         return functools.wraps(original)(__get__)
@@ -129,8 +150,12 @@ def related_get_queryset(name: str) -> Factory:
                     if pending is not None:
                         base += len(pending[1]) + len(pending[2])
                     instance = self.instance
-                    owner = label(type(instance))
-                    meta[SOURCE_KEY] = Source(tag_of(instance), owner, name, base)
+                    model = type(instance)
+                    owner = LABELS.get(model) or label(model)
+                    tag = instance._state.__dict__.get(TAG_KEY)
+                    meta[SOURCE_KEY] = Source(tag if type(tag) is Tag else None, owner, name, base)
+                if SITE_KEY not in meta and LOAD.get() is None:  # as hooks.manager_get_queryset
+                    meta[SITE_KEY] = Site(sites.construction(sys._getframe(1)))
             return queryset
 
         return functools.wraps(original)(get_queryset)
@@ -146,7 +171,7 @@ def related_operation(name: str, op: str) -> Factory:
             if not SESSIONS.get():
                 return original(self)
             instance = self.instance
-            token = LOAD.set(Load("many", tag_of(instance), label(type(instance)), name, op))
+            token = LOAD.set(load_of("many", instance, name, op))
             try:
                 return original(self)
             finally:
@@ -162,7 +187,7 @@ def generic_foreign_key_get(original: Any) -> Any:
         if instance is None or not SESSIONS.get():
             return original(self, instance, cls)
         _touch(instance, self.name)
-        token = LOAD.set(Load("gfk", tag_of(instance), label(type(instance)), self.name))
+        token = LOAD.set(load_of("gfk", instance, self.name))
         try:
             return original(self, instance, cls)
         finally:

@@ -14,32 +14,19 @@ import sys
 from types import FrameType
 from typing import Any
 
-from dbtune.nplusone import sites
-from dbtune.nplusone.state import ALLOW, LOAD, Batch, Load, Location, Tag
+from dbtune.capture.events import params_digest
+from dbtune.nplusone import hooks, sites
+from dbtune.nplusone.state import ALLOW, LOAD, MANAGERS, Batch, Load, Location, Tag
 
 logger = logging.getLogger("dbtune.nplusone")
 
 MAX_ORIGINS = 64
 """Distinct origins a load group remembers; memory stays flat in million-row loops."""
+MAX_TEXTS = 4096
+"""Distinct (alias, SQL text, site) a session memoises; SQL with inlined literals must not
+grow memory with every query."""
 _STATEMENTS = frozenset({"select", "insert", "update", "delete"})
 _COUNTING = frozenset({"count", "exists", "aggregate"})
-
-
-def params_key(params: Any) -> int:
-    """A hash that tells parameter sets apart without storing them."""
-    if params is None:
-        return 0
-    if type(params) is tuple:
-        try:
-            return hash(params)
-        except TypeError:
-            return hash(repr(params))
-    try:
-        if isinstance(params, dict):
-            return hash(tuple(sorted(params.items())))
-        return hash(tuple(params))
-    except TypeError:
-        return hash(repr(params))
 
 
 class Group:
@@ -64,8 +51,12 @@ class Group:
         self.count += 1
         if key != self.first_key:
             self.distinct = True
-        if allow is not self.allow:  # a pattern must cover every query of the group
-            self.allow = tuple(pattern for pattern in self.allow if pattern in allow)
+        if allow is not self.allow:
+            self.narrow(allow)
+
+    def narrow(self, allow: tuple[str, ...]) -> None:
+        """Keep the patterns also in ``allow``: a pattern must cover every query."""
+        self.allow = tuple(pattern for pattern in self.allow if pattern in allow)
 
 
 class LoadGroup(Group):
@@ -94,7 +85,11 @@ class LoadGroup(Group):
         self.tags: dict[Tag, int] = {}
 
     def add_load(self, load: Load, key: int, allow: tuple[str, ...]) -> None:
-        self.add(key, allow)
+        self.count += 1  # Group.add, inlined: this runs once per lazy-load query
+        if key != self.first_key:
+            self.distinct = True
+        if allow is not self.allow:
+            self.narrow(allow)
         if load is self.last:
             return
         self.last = load
@@ -148,6 +143,8 @@ class Session:
         self.eager_batches: list[Batch] = []
         self.queries = 0
         self.internal_errors = 0
+        self._texts: dict[tuple[str, str, Location], SqlGroup] = {}
+        """SQL groups by exact text, so that repeated texts skip the fingerprint."""
 
     def on_query(self, event: Any) -> None:
         """Capture listener: must never raise into the code that ran the query."""
@@ -158,42 +155,94 @@ class Session:
             logger.debug("dbtune N+1 detector failed on a query", exc_info=True)
 
     def _record(self, event: Any) -> None:
-        if event.error is not None or not _is_statement(event):
+        """Fold one query into its group. The hot path: a few dict reads per query; what
+        a report needs beyond the group keys is resolved once per new group."""
+        if event.error is not None:
+            return
+        sql = event.sql
+        if not sql.startswith(_PREFIXES) and not _is_statement(event):
             return
         self.queries += 1
         found: sites.Scan | None = None
-        site = _location(event)
-        if site is None or sites.maybe_awaited():
-            found = sites.scan(_caller_of_cursor(sys._getframe(0)))
+        site: Location | None = getattr(event, "_location", _NO_LOCATION)
+        if site is _NO_LOCATION:  # another capture implementation
+            site = _location(event)
+        try:  # the cursor's caller
+            caller: FrameType | None = sys._getframe(_SKIP[0] if _SKIP else _skip())
+        except ValueError:
+            caller = sys._getframe(0).f_back
+        loop = _ASGIREF.__dict__.get("main_event_loop")  # sites.maybe_awaited(), inlined
+        if site is None or (loop is not None and loop.is_running()):
+            found = sites.scan(caller)
             site = found.location  # None: no user code on the stack (e.g. the admin)
-        key = 0 if event.many else params_key(event.params)
+        key = getattr(event, "params_digest", None)
+        if key is None:  # another capture implementation, or one that did not ask for it
+            key = 0 if event.many else params_digest(event.params)
         allow = ALLOW.get()
         load = LOAD.get()
+        if load is None and MANAGERS:
+            load = hooks.compiler_load(caller)
         if load is not None:
             if load.counts:
                 group_key = (load.model, load.field, load.variant, site)
                 group = self.loads.get(group_key)
                 if group is None:
-                    query, variant = load.query, load.variant
-                    if query is None or variant == "single":
-                        found = found or sites.scan(_caller_of_cursor(sys._getframe(0)))
-                        query = query if query is not None else _query(found.execute)
-                        if variant == "single":
-                            variant = found.op if found.op in _COUNTING else "exists"
-                    group = LoadGroup(event.alias, "", key, allow, load, query, variant)
-                    _place(group, site, _caller_of_cursor(sys._getframe(0)))
-                    self.loads[group_key] = group
+                    group = self._new_load_group(event, load, site, key, allow, found, caller)
                 group.add_load(load, key, allow)
             return
         if site is None:  # only library code ran it: nothing a developer could change
             return
-        sql_key = (event.alias, event.fingerprint, site)
-        sql_group = self.groups.get(sql_key)
+        text_key = (event.alias, sql, site)
+        sql_group = self._texts.get(text_key)
         if sql_group is None:
-            found = found or sites.scan(_caller_of_cursor(sys._getframe(0)))
-            sql_group = self.groups[sql_key] = SqlGroup(event, "", key, allow, found)
-            _place(sql_group, site, _caller_of_cursor(sys._getframe(0)))
-        sql_group.add(key, allow)
+            sql_group = self._sql_group(event, site, key, allow, found, caller)
+            if len(self._texts) < MAX_TEXTS:
+                self._texts[text_key] = sql_group
+        sql_group.count += 1
+        if key != sql_group.first_key:
+            sql_group.distinct = True
+        if allow is not sql_group.allow:
+            sql_group.narrow(allow)
+
+    def _new_load_group(
+        self,
+        event: Any,
+        load: Load,
+        site: Location | None,
+        key: int,
+        allow: tuple[str, ...],
+        found: sites.Scan | None,
+        caller: FrameType | None,
+    ) -> LoadGroup:
+        """A new group for the loads of ``load``'s relation at ``site``."""
+        query, variant = load.query, load.variant
+        if query is None or variant == "single":
+            found = found or sites.scan(caller)
+            query = query if query is not None else _query(found.execute)
+            if variant == "single":
+                variant = found.op if found.op in _COUNTING else "exists"
+        group = LoadGroup(event.alias, "", key, allow, load, query, variant)
+        _place(group, site, caller)
+        self.loads[(load.model, load.field, load.variant, site)] = group
+        return group
+
+    def _sql_group(
+        self,
+        event: Any,
+        site: Location,
+        key: int,
+        allow: tuple[str, ...],
+        found: sites.Scan | None,
+        caller: FrameType | None,
+    ) -> SqlGroup:
+        """The group of the statement's fingerprint at ``site`` (created if new)."""
+        sql_key = (event.alias, event.fingerprint, site)
+        group = self.groups.get(sql_key)
+        if group is None:
+            found = found or sites.scan(caller)
+            group = self.groups[sql_key] = SqlGroup(event, "", key, allow, found)
+            _place(group, site, caller)
+        return group
 
 
 def _location(event: Any) -> Location | None:
@@ -219,6 +268,8 @@ def _is_statement(event: Any) -> bool:
 
 
 _HEADS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
+_PREFIXES = tuple(_HEADS)
+_ASGIREF = sites.ASGIREF_LOCAL
 
 
 def _place(group: Group, site: Location | None, cursor_caller: FrameType | None) -> None:
@@ -231,24 +282,21 @@ def _place(group: Group, site: Location | None, cursor_caller: FrameType | None)
         group.site, group.rendered_at = sites.fmt(template), shown
 
 
-_NO_LOCATION = object()
+_NO_LOCATION: Any = object()
 _SKIP: list[int] = []
 
 
-def _caller_of_cursor(here: FrameType) -> FrameType | None:
-    """The frame that called the database cursor, found without touching the frames in
-    between: ``sys._getframe(n)`` creates no frame object for the ``n`` it skips, and the
-    capture wrapper has already created those above the cursor's caller. The distance from
-    the listener to the capture wrapper is fixed, so it is measured once. ``here`` must be
-    the frame of :meth:`Session._record` (the only caller)."""
+def _skip() -> int:
+    """How many frames above :meth:`Session._record` (its only caller) the frame that called
+    the database cursor is: measured on the first query, then fixed, as the distance from
+    the listener to the capture wrapper never changes. ``sys._getframe(n)`` creates no frame
+    object for the ``n`` it skips, and the capture wrapper has already created those above
+    the cursor's caller."""
     if not _SKIP:
         depth = 0
-        walker: FrameType | None = here
+        walker: FrameType | None = sys._getframe(1)
         while walker is not None and walker.f_code.co_name != "dbtune_capture":
             depth, walker = depth + 1, walker.f_back
         # Above the wrapper: Django's _execute_with_wrappers, then CursorWrapper.execute.
         _SKIP.append(depth + 3 if walker is not None else 1)
-    try:
-        return sys._getframe(_SKIP[0] + 1)
-    except ValueError:
-        return here.f_back
+    return _SKIP[0]

@@ -102,7 +102,8 @@ def scan(frame: FrameType | None) -> Scan:
     return Scan(None, execute, op, op_frame)
 
 
-_ASGIREF = SyncToAsync.threadlocal
+ASGIREF_LOCAL = SyncToAsync.threadlocal
+"""asgiref's thread-local; ``main_event_loop`` is set in its ``sync_to_async`` threads."""
 
 
 def maybe_awaited() -> bool:
@@ -112,7 +113,7 @@ def maybe_awaited() -> bool:
     started the loop (``async_to_sync``), and only :func:`scan` finds the coroutine that
     awaits the call. Cheap: one thread-local read.
     """
-    loop = _ASGIREF.__dict__.get("main_event_loop")  # getattr() would raise and catch
+    loop = ASGIREF_LOCAL.__dict__.get("main_event_loop")  # getattr() would raise and catch
     return loop is not None and bool(loop.is_running())
 
 

@@ -30,6 +30,11 @@ TAG_KEY = "_dbtune_origin"
 SOURCE_KEY = "_dbtune_source"
 SITE_KEY = "_dbtune_site"
 
+MANAGERS: set[type] = set()
+"""The related-manager classes hooked so far (filled and emptied by :mod:`.patches` only):
+their querysets are marked by the related-manager hook, and while the set is empty no query
+can be a related manager's (see :func:`.hooks.compiler_load`)."""
+
 SESSIONS: ContextVar[tuple[Session, ...]] = ContextVar("dbtune_nplusone_sessions", default=())
 LOAD: ContextVar[Load | None] = ContextVar("dbtune_nplusone_load", default=None)
 ALLOW: ContextVar[tuple[str, ...]] = ContextVar("dbtune_nplusone_allow", default=())
@@ -199,12 +204,36 @@ def tag_of(instance: Any) -> Tag | None:
     return tag if type(tag) is Tag else None
 
 
-_LABELS: dict[Any, str] = {}
+LABELS: dict[Any, str] = {}
+"""Model class -> ``"app_label.Model"``, filled by :func:`label` (hot paths read it first)."""
 
 
 def label(model: Any) -> str:
     """``"app_label.Model"``, cached (``Options.label`` formats a string on every read)."""
-    found = _LABELS.get(model)
+    found = LABELS.get(model)
     if found is None:
-        found = _LABELS[model] = str(model._meta.label)
+        found = LABELS[model] = str(model._meta.label)
     return found
+
+
+def load_of(kind: str, instance: Any, field: str, variant: str = "load") -> Load:
+    """``Load(kind, tag_of(instance), label(type(instance)), field, variant)``, built in
+    one call: descriptor hooks make one per lazy access, so this is on the hot path."""
+    load = _new(Load)
+    try:
+        tag = instance._state.__dict__.get(TAG_KEY)
+    except AttributeError:
+        tag = None
+    model = type(instance)
+    load.kind = kind
+    load.tag = tag if type(tag) is Tag else None
+    load.model = LABELS.get(model) or label(model)
+    load.field = field
+    load.variant = variant
+    load.counts = True
+    load.source = None
+    load.query = None
+    return load
+
+
+_new = object.__new__

@@ -173,12 +173,12 @@ def walk_selected(tag: Tag, obj: Any, tree: dict[str, Any]) -> None:
             walk_selected(below, related, sub)
 
 
-def touch(tag: Tag, name: str, skip_codes: frozenset[Any]) -> None:
+def touch(tag: Tag, name: str, skip_codes: frozenset[Any], depth: int = 3) -> None:
     """Record that user code read relation ``name`` on an instance tagged ``tag``.
 
     Only declared paths are recorded. Reads by Django's prefetch machinery (``skip_codes``:
     the code objects of its functions, calling the descriptor hook that calls us) are not
-    uses.
+    uses; ``depth`` is how far above this function that caller is.
     """
     root = tag.eager_root
     if root is None:
@@ -186,6 +186,6 @@ def touch(tag: Tag, name: str, skip_codes: frozenset[Any]) -> None:
     path = (*tag.eager_path, name)
     if path in root.used or path not in root.declared:
         return
-    if sys._getframe(3).f_code in skip_codes:
+    if sys._getframe(depth).f_code in skip_codes:
         return
     root.used.add(path)
