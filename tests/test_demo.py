@@ -77,3 +77,13 @@ def test_summary_shows_replica_hit_ratios() -> None:
             "12,821 vs 3,084 tps (4.2x); buffer hit ratio 0.998 vs 0.868 (memory cgroups)",
         ]
     ]
+
+
+def test_every_registered_step_can_be_skipped() -> None:
+    from dbtune.cli import build_parser
+    from dbtune.demo import STEPS
+
+    names = [step.name for step in STEPS]
+    assert {"pages", "indexes", "columns", "bench", "replicas"} <= set(names)
+    argv = ["demo"] + [arg for name in names for arg in ("--skip", name)]
+    assert build_parser().parse_args(argv).skip == names

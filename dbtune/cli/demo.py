@@ -20,6 +20,9 @@ def _positive_float(text: str) -> float:
 
 
 def register(subparsers: Any) -> None:
+    from dbtune import demo_steps  # noqa: F401  (registers the built-in steps)
+    from dbtune.demo import STEPS
+
     parser = subparsers.add_parser(
         "demo",
         help="lab + example shop + every tool + HTML report",
@@ -34,7 +37,7 @@ def register(subparsers: Any) -> None:
         "--skip",
         action="append",
         default=[],
-        choices=("pages", "indexes", "columns", "bench"),
+        choices=[step.name for step in STEPS],
         help="leave out a step (repeatable)",
     )
     parser.set_defaults(handler=handle)
