@@ -83,7 +83,8 @@ def test_every_registered_step_can_be_skipped() -> None:
     from dbtune.cli import build_parser
     from dbtune.demo import STEPS
 
+    parser = build_parser()  # registers the built-in steps
     names = [step.name for step in STEPS]
     assert {"pages", "indexes", "columns", "bench", "replicas"} <= set(names)
     argv = ["demo"] + [arg for name in names for arg in ("--skip", name)]
-    assert build_parser().parse_args(argv).skip == names
+    assert parser.parse_args(argv).skip == names
