@@ -187,12 +187,16 @@ def subscribe(
         wrapper.scopes.set(wrapper.scopes.get() | {subscription})
     track_connections()
     with _lock:
+        first = wrapper.current is None
         _subscriptions.append(subscription)
         _rebuild()
         for connection in connections.all(initialized_only=True):
-            _known.add(connection)
-        for connection in list(_known):
-            _install(connection)
+            if connection not in _installed:
+                _known.add(connection)
+                _install(connection)
+        if first:  # while anyone listens, every known connection is wrapped already
+            for connection in list(_known):
+                _install(connection)
     return subscription
 
 
