@@ -315,3 +315,24 @@ def test_no_compiler_class_is_hooked(lib: Library) -> None:
     with nplusone.detect(action="none"):
         list(lib.authors[0].books.all())
         assert SQLCompiler.__dict__["execute_sql"] is plain
+
+
+def test_the_listener_looks_at_the_compiler_frame_itself(
+    lib: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cursor's caller is found by a fixed frame distance, measured once: it must land
+    on the compiler running the query, not on a frame next to it."""
+    from dbtune.nplusone import hooks
+
+    seen: list[str] = []
+    original = hooks.compiler_load
+
+    def spy(frame: Any) -> Any:
+        seen.append(frame.f_code.co_name)
+        return original(frame)
+
+    monkeypatch.setattr(hooks, "compiler_load", spy)
+    with nplusone.detect(action="none"):
+        for author in Author.objects.all():
+            list(author.books.all())
+    assert set(seen) == {"execute_sql"}

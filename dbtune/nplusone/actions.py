@@ -36,6 +36,18 @@ class NPlusOneError(Exception):
         super().__init__("\n\n".join(f.message() for f in findings))
 
 
+class _Message:
+    """``finding.message()``, formatted only if a handler formats the log record."""
+
+    __slots__ = ("finding",)
+
+    def __init__(self, finding: Finding) -> None:
+        self.finding = finding
+
+    def __str__(self) -> str:
+        return self.finding.message()
+
+
 def act(report: Report, action: str) -> None:
     """Log, signal, then warn or raise, as ``action`` says (``none``: signal only)."""
     if action not in ACTIONS:
@@ -44,7 +56,7 @@ def act(report: Report, action: str) -> None:
         for finding in report.findings:
             level = logging.INFO if finding.level == "info" else logging.WARNING
             if logger.isEnabledFor(level):
-                logger.log(level, "%s", finding.message())
+                logger.log(level, "%s", _Message(finding))
     for finding in report.findings:
         finding_detected.send(sender=Finding, finding=finding, report=report)
     problems = report.problems

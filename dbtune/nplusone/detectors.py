@@ -104,7 +104,11 @@ def finding(
     sql: str = "",
 ) -> Finding:
     """A :class:`Finding` for a session group (its count, alias, site and ``allow()``)."""
-    filename, lineno = site_file(group.site)
+    where = getattr(group, "where", None)  # the site unformatted, when the group knows it
+    if where is None:
+        filename, lineno = site_file(group.site)
+    else:
+        filename, lineno = os.path.abspath(where[0]), int(where[1])
     return Finding(
         kind=kind,
         model=model,

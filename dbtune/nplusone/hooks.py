@@ -97,8 +97,9 @@ def compiler_load(frame: FrameType | None) -> Load | None:
     Read by the listener instead of hooking ``SQLCompiler.execute_sql``: replacing an
     attribute of that class on every block would invalidate CPython's attribute caches of
     every compiler class twice per request, which costs more than this lookup. Only called
-    once a block has met a related manager (see :data:`~dbtune.nplusone.state.MANAGERS`);
-    until then no query can be one. The frames are the capture wrapper's, already
+    once a block has met a related manager (see :data:`~dbtune.nplusone.state.MANAGERS`),
+    for SQL that names a table such a manager queried (``MARKED_TABLES``): no other query
+    can be one. The frames are the capture wrapper's, already
     materialised by its call-site walk.
     """
     for _ in range(_COMPILER_HOPS):

@@ -33,9 +33,9 @@ _users = 0
 _applied: list[Patch] = []
 _classes = MANAGERS
 _table: list[tuple[Any, str, hooks.Factory]] = []
-_made: dict[tuple[Any, str, Any], Any] = {}
-"""Replacements already built, by (owner, attribute, original): re-applying the hooks for
-the next block reuses them instead of wrapping again."""
+_made: dict[tuple[Any, str, Any], Patch] = {}
+"""Patches already built, by (owner, attribute, original): re-applying the hooks for the
+next block reuses them instead of wrapping again."""
 
 
 def static_patches() -> list[tuple[Any, str, hooks.Factory]]:
@@ -112,12 +112,13 @@ def _apply(owner: Any, name: str, factory: hooks.Factory) -> None:
     if original is None or getattr(original, _MARK, False):
         return
     key = (owner, name, original)
-    replacement = _made.get(key)
-    if replacement is None:
-        replacement = _made[key] = factory(original)
+    patch = _made.get(key)
+    if patch is None:
+        replacement = factory(original)
         setattr(replacement, _MARK, True)
-    setattr(owner, name, replacement)
-    _applied.append(Patch(owner, name, original, replacement))
+        patch = _made[key] = Patch(owner, name, original, replacement)
+    setattr(owner, name, patch.replacement)
+    _applied.append(patch)
 
 
 def _remove_all() -> None:

@@ -21,6 +21,7 @@ from dbtune.nplusone.state import (
     LABELS,
     LOAD,
     MANAGERS,
+    MARKED_TABLES,
     SESSIONS,
     SITE_KEY,
     SOURCE_KEY,
@@ -154,6 +155,9 @@ def related_get_queryset(name: str) -> Factory:
                     owner = LABELS.get(model) or label(model)
                     tag = instance._state.__dict__.get(TAG_KEY)
                     meta[SOURCE_KEY] = Source(tag if type(tag) is Tag else None, owner, name, base)
+                    table = queryset.model._meta.db_table
+                    if table not in MARKED_TABLES:
+                        MARKED_TABLES.append(table)
                 if SITE_KEY not in meta and LOAD.get() is None:  # as hooks.manager_get_queryset
                     meta[SITE_KEY] = Site(sites.construction(sys._getframe(1)))
             return queryset

@@ -16,7 +16,16 @@ from typing import Any
 
 from dbtune.capture.events import params_digest
 from dbtune.nplusone import hooks, sites
-from dbtune.nplusone.state import ALLOW, LOAD, MANAGERS, Batch, Load, Location, Tag
+from dbtune.nplusone.state import (
+    ALLOW,
+    LOAD,
+    MANAGERS,
+    MARKED_TABLES,
+    Batch,
+    Load,
+    Location,
+    Tag,
+)
 
 logger = logging.getLogger("dbtune.nplusone")
 
@@ -33,15 +42,17 @@ class Group:
     """What every group records: size, first site and alias, parameter variety, allow().
 
     ``site`` is the access site shown; when a template triggered the queries it is the
-    template line, and ``rendered_at`` the Python line that rendered it.
+    template line, and ``rendered_at`` the Python line that rendered it. ``where`` is
+    ``site`` unformatted: ``(file, line)``.
     """
 
-    __slots__ = ("alias", "allow", "count", "distinct", "first_key", "rendered_at", "site")
+    __slots__ = ("alias", "allow", "count", "distinct", "first_key", "rendered_at", "site", "where")
 
     def __init__(self, alias: str, site: str | None, key: int, allow: tuple[str, ...]) -> None:
         self.alias = alias
         self.site = site
         self.rendered_at: str | None = None
+        self.where: Location | None = None
         self.count = 0
         self.first_key = key
         self.distinct = False
@@ -85,13 +96,12 @@ class LoadGroup(Group):
         self.tags: dict[Tag, int] = {}
 
     def add_load(self, load: Load, key: int, allow: tuple[str, ...]) -> None:
-        self.count += 1  # Group.add, inlined: this runs once per lazy-load query
-        if key != self.first_key:
-            self.distinct = True
-        if allow is not self.allow:
-            self.narrow(allow)
-        if load is self.last:
-            return
+        self.add(key, allow)
+        if load is not self.last:
+            self.new_load(load)
+
+    def new_load(self, load: Load) -> None:
+        """Count a load this group has not seen yet (its first query)."""
         self.last = load
         self.loads += 1
         tag = load.tag
@@ -167,12 +177,10 @@ class Session:
         site: Location | None = getattr(event, "_location", _NO_LOCATION)
         if site is _NO_LOCATION:  # another capture implementation
             site = _location(event)
-        try:  # the cursor's caller
-            caller: FrameType | None = sys._getframe(_SKIP[0] if _SKIP else _skip())
-        except ValueError:
-            caller = sys._getframe(0).f_back
+        caller: FrameType | None = None  # the cursor's caller: fetched when needed
         loop = _ASGIREF.__dict__.get("main_event_loop")  # sites.maybe_awaited(), inlined
         if site is None or (loop is not None and loop.is_running()):
+            caller = _cursor_caller()
             found = sites.scan(caller)
             site = found.location  # None: no user code on the stack (e.g. the admin)
         key = getattr(event, "params_digest", None)
@@ -181,20 +189,31 @@ class Session:
         allow = ALLOW.get()
         load = LOAD.get()
         if load is None and MANAGERS:
-            load = hooks.compiler_load(caller)
+            for table in MARKED_TABLES:  # else no related manager's query can be running
+                if table in sql:
+                    load = hooks.compiler_load(caller or _cursor_caller())
+                    break
         if load is not None:
             if load.counts:
                 group_key = (load.model, load.field, load.variant, site)
                 group = self.loads.get(group_key)
                 if group is None:
+                    caller = caller or _cursor_caller()
                     group = self._new_load_group(event, load, site, key, allow, found, caller)
-                group.add_load(load, key, allow)
+                group.count += 1  # LoadGroup.add_load(), inlined
+                if key != group.first_key:
+                    group.distinct = True
+                if allow is not group.allow:
+                    group.narrow(allow)
+                if load is not group.last:
+                    group.new_load(load)
             return
         if site is None:  # only library code ran it: nothing a developer could change
             return
         text_key = (event.alias, sql, site)
         sql_group = self._texts.get(text_key)
         if sql_group is None:
+            caller = caller or _cursor_caller()
             sql_group = self._sql_group(event, site, key, allow, found, caller)
             if len(self._texts) < MAX_TEXTS:
                 self._texts[text_key] = sql_group
@@ -222,7 +241,7 @@ class Session:
             if variant == "single":
                 variant = found.op if found.op in _COUNTING else "exists"
         group = LoadGroup(event.alias, "", key, allow, load, query, variant)
-        _place(group, site, caller)
+        _place(group, site, caller, found)
         self.loads[(load.model, load.field, load.variant, site)] = group
         return group
 
@@ -241,7 +260,7 @@ class Session:
         if group is None:
             found = found or sites.scan(caller)
             group = self.groups[sql_key] = SqlGroup(event, "", key, allow, found)
-            _place(group, site, caller)
+            _place(group, site, caller, found)
         return group
 
 
@@ -272,31 +291,40 @@ _PREFIXES = tuple(_HEADS)
 _ASGIREF = sites.ASGIREF_LOCAL
 
 
-def _place(group: Group, site: Location | None, cursor_caller: FrameType | None) -> None:
-    """Set where a new group's queries come from (a template line, if one rendered them)."""
+def _place(
+    group: Group,
+    site: Location | None,
+    cursor_caller: FrameType | None,
+    found: sites.Scan | None = None,
+) -> None:
+    """Set where a new group's queries come from (a template line, if one rendered them);
+    ``found``, a scan from ``cursor_caller``, already knows the template line."""
     shown = sites.fmt(site)
-    template = sites.template_site(cursor_caller)
+    template = sites.template_site(cursor_caller) if found is None else found.template
     if template is None:
-        group.site = shown
+        group.site, group.where = shown, site
     else:
         group.site, group.rendered_at = sites.fmt(template), shown
+        group.where = template
 
 
 _NO_LOCATION: Any = object()
 _SKIP: list[int] = []
 
 
-def _skip() -> int:
-    """How many frames above :meth:`Session._record` (its only caller) the frame that called
-    the database cursor is: measured on the first query, then fixed, as the distance from
-    the listener to the capture wrapper never changes. ``sys._getframe(n)`` creates no frame
-    object for the ``n`` it skips, and the capture wrapper has already created those above
-    the cursor's caller."""
+def _cursor_caller() -> FrameType | None:
+    """The frame that called the database cursor, for :meth:`Session._record` (the only
+    caller). The distance from the listener to the capture wrapper never changes, so it is
+    measured on the first query; ``sys._getframe(n)`` creates no frame object for the ``n``
+    it skips, and the capture wrapper has already created those above the cursor's caller."""
     if not _SKIP:
         depth = 0
-        walker: FrameType | None = sys._getframe(1)
+        walker: FrameType | None = sys._getframe(1)  # Session._record
         while walker is not None and walker.f_code.co_name != "dbtune_capture":
             depth, walker = depth + 1, walker.f_back
         # Above the wrapper: Django's _execute_with_wrappers, then CursorWrapper.execute.
         _SKIP.append(depth + 3 if walker is not None else 1)
-    return _SKIP[0]
+    try:
+        return sys._getframe(_SKIP[0] + 1)
+    except ValueError:
+        return sys._getframe(1).f_back

@@ -64,12 +64,14 @@ def _learn(code: CodeType) -> str:
 
 
 class Scan(NamedTuple):
-    """What one walk up the stack found, innermost first."""
+    """What one walk up the stack found, innermost first (``template``: as
+    :func:`template_site` would return it for the same frame)."""
 
     location: Location | None
     execute: FrameType | None
     op: str | None
     op_frame: FrameType | None
+    template: Location | None = None
 
 
 def scan(frame: FrameType | None) -> Scan:
@@ -82,24 +84,29 @@ def scan(frame: FrameType | None) -> Scan:
     """
     execute = op_frame = None
     op = None
+    template: Location | None = None
+    in_template = False
     roles = _ROLES
     while frame is not None:
         code = frame.f_code
+        if code is _TEMPLATE_NODE and not in_template:
+            in_template, template = True, _node_site(frame)
         role = roles.get(code)
         if role is None:
             role = _learn(code)
         if role:
             if role in (USER, BUILDER):
-                return Scan((code.co_filename, frame.f_lineno), execute, op, op_frame)
+                location = (code.co_filename, frame.f_lineno)
+                return Scan(location, execute, op, op_frame, template)
             if role == HANDLER:
-                return Scan(awaiting_site(frame), execute, op, op_frame)
+                return Scan(awaiting_site(frame), execute, op, op_frame, template)
             if role == EXECUTE:
                 if execute is None:
                     execute = frame
             elif op is None or (op == "save" and role == "create"):
                 op, op_frame = role, frame
         frame = frame.f_back
-    return Scan(None, execute, op, op_frame)
+    return Scan(None, execute, op, op_frame, template)
 
 
 ASGIREF_LOCAL = SyncToAsync.threadlocal
@@ -131,18 +138,23 @@ def template_site(frame: FrameType | None) -> Location | None:
     while frame is not None:
         code = frame.f_code
         if code is _TEMPLATE_NODE:
-            node = frame.f_locals.get("self")
-            name = getattr(getattr(node, "origin", None), "name", None)
-            token = getattr(node, "token", None)
-            if isinstance(name, str) and not name.startswith("<") and token is not None:
-                return name, int(token.lineno)
-            return None
+            return _node_site(frame)
         role = roles.get(code)
         if role is None:
             role = _learn(code)
         if role in (USER, BUILDER, HANDLER):
             return None
         frame = frame.f_back
+    return None
+
+
+def _node_site(frame: FrameType) -> Location | None:
+    """The template file and line of the node a ``Node.render_annotated`` frame renders."""
+    node = frame.f_locals.get("self")
+    name = getattr(getattr(node, "origin", None), "name", None)
+    token = getattr(node, "token", None)
+    if isinstance(name, str) and not name.startswith("<") and token is not None:
+        return name, int(token.lineno)
     return None
 
 

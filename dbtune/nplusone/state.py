@@ -35,6 +35,11 @@ MANAGERS: set[type] = set()
 their querysets are marked by the related-manager hook, and while the set is empty no query
 can be a related manager's (see :func:`.hooks.compiler_load`)."""
 
+MARKED_TABLES: list[str] = []
+"""``db_table`` of every model a related manager's queryset has been marked for (only ever
+appended to): a query whose SQL names none of them cannot be a related manager's, so the
+listener skips looking for its compiler."""
+
 SESSIONS: ContextVar[tuple[Session, ...]] = ContextVar("dbtune_nplusone_sessions", default=())
 LOAD: ContextVar[Load | None] = ContextVar("dbtune_nplusone_load", default=None)
 ALLOW: ContextVar[tuple[str, ...]] = ContextVar("dbtune_nplusone_allow", default=())
