@@ -332,7 +332,30 @@ def test_the_listener_looks_at_the_compiler_frame_itself(
         return original(frame)
 
     monkeypatch.setattr(hooks, "compiler_load", spy)
-    with nplusone.detect(action="none"):
+    with nplusone.detect(action="none") as report:
         for author in Author.objects.all():
-            list(author.books.all())
+            list(author.books.all())  # known from the rows' iterator, no compiler lookup
+            author.books.filter(pages__gt=0).count()
     assert set(seen) == {"execute_sql"}
+    assert len(seen) == len(lib.authors)
+    assert {(f.field, f.detector) for f in report.findings} == {("books", "orm")}
+    assert len(report.findings) == 2
+
+
+def test_queries_run_while_related_rows_are_built_are_not_that_load(lib: Library) -> None:
+    """A ``post_init`` receiver iterating another queryset while a related manager's rows
+    are built runs its own query, not one of the relation's loads."""
+    from django.db.models.signals import post_init
+
+    def receiver(sender: Any, instance: Any, **kwargs: Any) -> None:
+        list(Review.objects.all()[:1])
+
+    post_init.connect(receiver, sender=Book)
+    try:
+        with nplusone.detect(action="none") as report:
+            for author in Author.objects.all():
+                list(author.books.all())
+    finally:
+        post_init.disconnect(receiver, sender=Book)
+    (books,) = [f for f in report.findings if f.field == "books"]
+    assert (books.detector, books.count) == ("orm", len(lib.authors))

@@ -19,12 +19,13 @@ from types import FrameType
 from typing import Any
 
 from django.db.models.sql.compiler import SQLCompiler, SQLDeleteCompiler, SQLUpdateCompiler
-from django.db.models.sql.constants import SINGLE
+from django.db.models.sql.constants import MULTI, SINGLE
 
 from dbtune.nplusone import sites, tagging
 from dbtune.nplusone.state import (
     LOAD,
     MANAGERS,
+    PENDING,
     SESSIONS,
     SITE_KEY,
     SOURCE_KEY,
@@ -36,7 +37,7 @@ from dbtune.nplusone.state import (
 )
 
 Factory = Callable[[Any], Any]
-_EXECUTE_SQL = sites.code_of(SQLCompiler.execute_sql)
+EXECUTE_SQL = sites.code_of(SQLCompiler.execute_sql)
 _WRITES = (SQLDeleteCompiler, SQLUpdateCompiler)
 
 
@@ -46,15 +47,26 @@ def model_iterable_iter(original: Any) -> Any:
         if not sessions:
             yield from original(self)
             return
+        pending = None
         rows = original(self)
+        queryset = self.queryset
+        if MANAGERS and LOAD.get() is None:
+            query = queryset.query
+            if SOURCE_KEY in query.__dict__:  # a related manager's rows: tell the listener
+                load = relation_load(query, MULTI)
+                if load is not None:
+                    pending = PENDING.set((load, rows.gi_frame))
         batch = tag = tree = None
         try:
             for obj in rows:
+                if pending is not None:  # the query has run
+                    PENDING.reset(pending)
+                    pending = None
                 if tag is None:
                     if LOAD.get() is not None:
-                        tag = tagging.lazy_single_tag(self.queryset)
+                        tag = tagging.lazy_single_tag(queryset)
                     if tag is None:
-                        batch = tagging.open_batch(self.queryset, sessions)
+                        batch = tagging.open_batch(queryset, sessions)
                         tag = batch.root_tag()
                         select = batch.select
                         tree = select if isinstance(select, dict) and select else None
@@ -67,6 +79,9 @@ def model_iterable_iter(original: Any) -> Any:
         except BaseException:
             rows.close()
             raise
+        finally:
+            if pending is not None:  # no rows, or the query failed
+                PENDING.reset(pending)
 
     return functools.wraps(original)(__iter__)
 
@@ -105,7 +120,7 @@ def compiler_load(frame: FrameType | None) -> Load | None:
     for _ in range(_COMPILER_HOPS):
         if frame is None:
             return None
-        if frame.f_code is _EXECUTE_SQL:
+        if frame.f_code is EXECUTE_SQL:
             local = frame.f_locals
             compiler = local.get("self")
             query = getattr(compiler, "query", None)

@@ -21,6 +21,7 @@ from dbtune.nplusone.state import (
     LOAD,
     MANAGERS,
     MARKED_TABLES,
+    PENDING,
     Batch,
     Load,
     Location,
@@ -174,25 +175,36 @@ class Session:
             return
         self.queries += 1
         found: sites.Scan | None = None
-        site: Location | None = getattr(event, "_location", _NO_LOCATION)
-        if site is _NO_LOCATION:  # another capture implementation
-            site = _location(event)
+        try:
+            site: Location | None = event._location
+            key: int | None = event.params_digest
+        except AttributeError:  # another capture implementation
+            site, key = _location(event), getattr(event, "params_digest", None)
         caller: FrameType | None = None  # the cursor's caller: fetched when needed
         loop = _ASGIREF.__dict__.get("main_event_loop")  # sites.maybe_awaited(), inlined
         if site is None or (loop is not None and loop.is_running()):
             caller = _cursor_caller()
             found = sites.scan(caller)
             site = found.location  # None: no user code on the stack (e.g. the admin)
-        key = getattr(event, "params_digest", None)
         if key is None:  # another capture implementation, or one that did not ask for it
             key = 0 if event.many else params_digest(event.params)
         allow = ALLOW.get()
         load = LOAD.get()
         if load is None and MANAGERS:
-            for table in MARKED_TABLES:  # else no related manager's query can be running
-                if table in sql:
-                    load = hooks.compiler_load(caller or _cursor_caller())
-                    break
+            pending = PENDING.get()
+            if pending is not None:  # a related manager's rows are being fetched: this query?
+                caller = caller or _cursor_caller()
+                if (
+                    caller is not None
+                    and caller.f_back is pending[1]
+                    and caller.f_code is hooks.EXECUTE_SQL
+                ):
+                    load = pending[0]
+            if load is None:
+                for table in MARKED_TABLES:  # else no related manager's query can be running
+                    if table in sql:
+                        load = hooks.compiler_load(caller or _cursor_caller())
+                        break
         if load is not None:
             if load.counts:
                 group_key = (load.model, load.field, load.variant, site)
@@ -205,8 +217,21 @@ class Session:
                     group.distinct = True
                 if allow is not group.allow:
                     group.narrow(allow)
-                if load is not group.last:
-                    group.new_load(load)
+                if load is not group.last:  # LoadGroup.new_load(), inlined
+                    group.last = load
+                    group.loads += 1
+                    tag = load.tag
+                    if tag is None:
+                        group.untagged += 1
+                    else:
+                        tags = group.tags
+                        seen = tags.get(tag)
+                        if seen is not None:
+                            tags[tag] = seen + 1
+                        elif len(tags) < MAX_ORIGINS:
+                            tags[tag] = 1
+                        else:  # so many origins at one site: a loop, whatever their sizes
+                            group.overflow += 1
             return
         if site is None:  # only library code ran it: nothing a developer could change
             return

@@ -14,6 +14,7 @@ clone for free). These markers never survive pickling or ``copy.copy``: they red
 from __future__ import annotations
 
 from contextvars import ContextVar
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -42,6 +43,13 @@ listener skips looking for its compiler."""
 
 SESSIONS: ContextVar[tuple[Session, ...]] = ContextVar("dbtune_nplusone_sessions", default=())
 LOAD: ContextVar[Load | None] = ContextVar("dbtune_nplusone_load", default=None)
+PENDING: ContextVar[tuple[Load, FrameType | None] | None] = ContextVar(
+    "dbtune_nplusone_pending", default=None
+)
+"""Set by the ``ModelIterable`` hook while a related manager's queryset runs its query (the
+first step of iterating it): the :class:`Load` that query is, and the frame of Django's
+``ModelIterable.__iter__`` running it, so the listener can tell that query by its compiler's
+calling frame instead of reading the compiler out of the frame's locals."""
 ALLOW: ContextVar[tuple[str, ...]] = ContextVar("dbtune_nplusone_allow", default=())
 
 

@@ -17,6 +17,7 @@ from django.db.models.constants import LOOKUP_SEP
 
 from dbtune.nplusone import sites
 from dbtune.nplusone.state import (
+    LABELS,
     LOAD,
     MAX_EAGER_BATCHES,
     SITE_KEY,
@@ -98,7 +99,7 @@ def lazy_single_tag(queryset: Any) -> Tag | None:
     load = LOAD.get()
     if load is None or load.tag is None or load.kind not in _SELECTABLE_KINDS:
         return None
-    query = queryset.query
+    query = queryset._query  # the rows exist: Django has applied any deferred filter
     if query.select_related or queryset._prefetch_related_lookups:
         return None
     return load.tag.child(load.field)
@@ -106,11 +107,12 @@ def lazy_single_tag(queryset: Any) -> Tag | None:
 
 def open_batch(queryset: Any, sessions: tuple[Session, ...]) -> Batch:
     """A batch for the queryset a ``ModelIterable`` just executed (called on its first row)."""
-    query = queryset.query
+    query = queryset._query  # the rows exist: Django has applied any deferred filter
     meta = query.__dict__
     site = meta.get(SITE_KEY)
     location = site.location if type(site) is Site else None
-    batch = Batch(label(queryset.model), location, queryset._db)
+    model = queryset.model
+    batch = Batch(LABELS.get(model) or label(model), location, queryset._db)
     load = LOAD.get()
     source = meta.get(SOURCE_KEY)
     if load is not None and load.kind == "prefetch" and load.tag is not None:
