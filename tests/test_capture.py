@@ -272,6 +272,24 @@ def test_params_digest_of_every_shape(params: Any, same: Any) -> None:
 
 
 @pytest.mark.django_db
+def test_on_error_keeps_listener_errors_from_the_query() -> None:
+    errors: list[Exception] = []
+
+    def broken(event: QueryEvent) -> None:
+        raise RuntimeError("listener bug")
+
+    with subscribe(broken, on_error=errors.append):
+        assert Author.objects.count() == 0
+    assert [str(error) for error in errors] == ["listener bug"]
+
+    def failing_handler(exc: Exception) -> None:
+        raise ValueError("handler bug")
+
+    with subscribe(broken, on_error=failing_handler), pytest.raises(ValueError, match="handler"):
+        Author.objects.count()
+
+
+@pytest.mark.django_db
 def test_callsite_points_at_the_test_line() -> None:
     with capture_queries(stack=True) as queries:
         line = _line()

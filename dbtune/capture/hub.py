@@ -50,6 +50,7 @@ class Subscription:
         "callback",
         "digest",
         "keep_params",
+        "on_error",
         "scope",
         "scoped",
         "stack",
@@ -63,11 +64,13 @@ class Subscription:
         stack: bool,
         scope: CaptureScope,
         digest: bool = False,
+        on_error: Callable[[Exception], None] | None = None,
     ) -> None:
         self.callback = callback
         self.aliases = aliases
         self.keep_params = keep_params
         self.digest = digest
+        self.on_error = on_error
         self.stack = stack
         self.scope = scope
         self.scoped = scope == "context"
@@ -164,6 +167,7 @@ def subscribe(
     stack: bool = False,
     scope: CaptureScope = "process",
     params_digest: bool = False,
+    on_error: Callable[[Exception], None] | None = None,
 ) -> Subscription:
     """Call ``callback(event)`` after every query until :func:`unsubscribe`.
 
@@ -179,9 +183,12 @@ def subscribe(
     ``scope``: see :data:`CaptureScope`.
     ``params_digest``: fill ``event.params_digest`` (a hash of the parameters, not the
     values; every listener sees it): all a detector needs to tell repeated parameters apart.
+    ``on_error``: called (inside the ``except`` block) with an exception ``callback`` raised,
+    which then never reaches the code that ran the query; for listeners that must not break
+    it, without a guarding frame of their own on every query.
     """
     subscription = Subscription(
-        callback, _check_aliases(aliases), keep_params, stack, scope, params_digest
+        callback, _check_aliases(aliases), keep_params, stack, scope, params_digest, on_error
     )
     if scope == "context":
         wrapper.scopes.set(wrapper.scopes.get() | {subscription})

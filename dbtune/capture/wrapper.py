@@ -134,7 +134,14 @@ def _deliver(hub: Hub, event: QueryEvent, alias: str, thread_id: int) -> Excepti
                     else event
                 )
             except Exception as exc:
-                if failure is None:
+                handler = subscription.on_error
+                if handler is not None:
+                    try:
+                        handler(exc)
+                    except Exception as handler_exc:  # reported like the listener's own
+                        if failure is None:
+                            failure = handler_exc
+                elif failure is None:
                     failure = exc
     finally:
         busy.discard(thread_id)
