@@ -359,3 +359,29 @@ def test_queries_run_while_related_rows_are_built_are_not_that_load(lib: Library
         post_init.disconnect(receiver, sender=Book)
     (books,) = [f for f in report.findings if f.field == "books"]
     assert (books.detector, books.count) == ("orm", len(lib.authors))
+
+
+def test_a_session_fed_through_on_query_finds_related_manager_queries(lib: Library) -> None:
+    """``Session.on_query`` (the guarded listener other capture set-ups use) and the path
+    ``detect()`` takes reach the cursor's caller at different depths; both find it."""
+    from dbtune.capture import subscribe
+    from dbtune.nplusone.state import SESSIONS
+
+    with nplusone.detect(action="none"):  # measures the depth of detect()'s own path
+        Author.objects.first()
+    session = Session()
+    patches.acquire()
+    token = SESSIONS.set((session,))
+    try:
+        with subscribe(session.on_query, scope="context", params_digest=True):
+            for author in Author.objects.all():
+                author.books.filter(pages__gt=0).count()
+    finally:
+        SESSIONS.reset(token)
+        patches.release()
+    (group,) = session.loads.values()
+    assert (group.first.field, group.count, session.internal_errors) == (
+        "books",
+        len(lib.authors),
+        0,
+    )

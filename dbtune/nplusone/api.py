@@ -97,7 +97,11 @@ class detect:  # noqa: N801  (used like a function: ``with detect() as report``)
         patches.acquire()
         try:
             self._subscription = subscribe(
-                session.on_query, aliases=self.aliases, params_digest=True, scope="context"
+                session._record,
+                aliases=self.aliases,
+                params_digest=True,
+                scope="context",
+                on_error=session.on_error,
             )
         except BaseException:
             patches.release()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 from dbtune.capture.events import params_digest
@@ -161,9 +161,15 @@ class Session:
         """Capture listener: must never raise into the code that ran the query."""
         try:
             self._record(event)
-        except Exception:  # a detector bug must not break the application's query
-            self.internal_errors += 1
-            logger.debug("dbtune N+1 detector failed on a query", exc_info=True)
+        except Exception as exc:  # a detector bug must not break the application's query
+            self.on_error(exc)
+
+    def on_error(self, exc: Exception) -> None:
+        """A query the listener failed on: counted and logged at DEBUG, never raised.
+        (``detect()`` subscribes :meth:`_record` with this as the capture's ``on_error``:
+        one frame less per query than :meth:`on_query`.)"""
+        self.internal_errors += 1
+        logger.debug("dbtune N+1 detector failed on a query", exc_info=exc)
 
     def _record(self, event: Any) -> None:
         """Fold one query into its group. The hot path: a few dict reads per query; what
@@ -334,22 +340,25 @@ def _place(
 
 
 _NO_LOCATION: Any = object()
-_SKIP: list[int] = []
+_SKIP: dict[CodeType, int] = {}
 
 
 def _cursor_caller() -> FrameType | None:
     """The frame that called the database cursor, for :meth:`Session._record` (the only
-    caller). The distance from the listener to the capture wrapper never changes, so it is
-    measured on the first query; ``sys._getframe(n)`` creates no frame object for the ``n``
-    it skips, and the capture wrapper has already created those above the cursor's caller."""
-    if not _SKIP:
+    caller). Its distance from the listener never changes for a given path into the
+    listener (the capture's ``_deliver``, or :meth:`Session.on_query` under it), so it is
+    measured once per path; ``sys._getframe(n)`` creates no frame object for the ``n`` it
+    skips, and the capture wrapper has already created those above the cursor's caller."""
+    path = sys._getframe(2).f_code  # what called Session._record
+    skip = _SKIP.get(path)
+    if skip is None:
         depth = 0
         walker: FrameType | None = sys._getframe(1)  # Session._record
         while walker is not None and walker.f_code.co_name != "dbtune_capture":
             depth, walker = depth + 1, walker.f_back
         # Above the wrapper: Django's _execute_with_wrappers, then CursorWrapper.execute.
-        _SKIP.append(depth + 3 if walker is not None else 1)
+        skip = _SKIP[path] = depth + 3 if walker is not None else 1
     try:
-        return sys._getframe(_SKIP[0] + 1)
+        return sys._getframe(skip + 1)
     except ValueError:
         return sys._getframe(1).f_back
